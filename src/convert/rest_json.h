@@ -63,6 +63,12 @@ struct PrintOptions {
   // Two-space indentation with one member or element per line. The compact
   // form (the default) has no whitespace at all.
   bool pretty = false;
+
+  // Deepest nesting of objects and arrays written, counting the top-level
+  // object as 1, so that a message built in memory cannot make the printer
+  // recurse without bound. The default matches ParseOptions, so whatever
+  // parses also prints.
+  int max_depth = 100;
 };
 
 // Parses a REST JSON document into `message`, which is cleared first.
@@ -86,7 +92,8 @@ absl::Status RestJsonToMessage(absl::string_view json,
 // no order of its own. Fails with kInvalidArgument, naming the path, if the
 // message holds something JSON cannot express: a NaN or infinite number,
 // invalid UTF-8, a Value with no kind set, an enum value with no REST name,
-// or a constant field holding another value. On error `*output` holds an
+// a constant field holding another value, or nesting deeper than
+// `options.max_depth`. On error `*output` holds an
 // unspecified partial result.
 absl::Status MessageToRestJson(const google::protobuf::Message& message,
                                std::string* output,
