@@ -51,3 +51,24 @@ if(NOT SESSION_GATEWAY_GOOGLEAPIS_DIR)
     "googleapis protos not found: install golang-github-gogo-googleapis-dev "
     "or set SESSION_GATEWAY_GOOGLEAPIS_DIR")
 endif()
+
+# grpc/health/v1/health.proto from Debian's grpc-proto. gRPC's built-in
+# health service does not register its schema, so we compile it in for
+# server reflection to serve.
+find_path(SESSION_GATEWAY_GRPC_PROTO_DIR grpc/health/v1/health.proto
+  HINTS /usr/share/grpc-proto
+  DOC "Root of gRPC's own .proto files")
+if(NOT SESSION_GATEWAY_GRPC_PROTO_DIR)
+  message(FATAL_ERROR "grpc/health/v1/health.proto not found: install grpc-proto "
+    "or set SESSION_GATEWAY_GRPC_PROTO_DIR")
+endif()
+
+find_package(CURL REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+if(NOT TARGET re2::re2)
+  pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
+  add_library(re2::re2 INTERFACE IMPORTED)
+  target_link_libraries(re2::re2 INTERFACE PkgConfig::RE2)
+endif()

@@ -3,7 +3,7 @@
 #
 #   session_gateway_proto_library(my_protos
 #     IMPORT_ROOT ${CMAKE_CURRENT_SOURCE_DIR}
-#     PROTOS a/b/v1/x.proto a/b/v1/y.proto
+#     PROTOS a/b/v1/x.proto a/b/v1/y.proto   # relative to IMPORT_ROOT
 #     [EXTRA_IMPORT_DIRS dir...]   # roots of imported protos
 #     [GRPC]                       # also run grpc_cpp_plugin
 #     [LINK lib...])               # libraries the generated code needs
@@ -20,38 +20,46 @@ function(session_gateway_proto_library target)
     set(ARG_IMPORT_ROOT ${CMAKE_CURRENT_SOURCE_DIR})
   endif()
   set(out_dir ${CMAKE_CURRENT_BINARY_DIR})
-  set(abs_protos)
-  foreach(proto IN LISTS ARG_PROTOS)
-    if(IS_ABSOLUTE "${proto}")
-      list(APPEND abs_protos "${proto}")
-    else()
-      list(APPEND abs_protos "${ARG_IMPORT_ROOT}/${proto}")
-    endif()
-  endforeach()
-
   add_library(${target})
   target_link_libraries(${target} PUBLIC protobuf::libprotobuf ${ARG_LINK})
   # SYSTEM: warnings in generated headers are not ours to fix.
   target_include_directories(${target} SYSTEM PUBLIC
     $<BUILD_INTERFACE:${out_dir}>
     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}/session_gateway>)
-  set(import_dirs ${ARG_IMPORT_ROOT} ${ARG_EXTRA_IMPORT_DIRS})
 
-  protobuf_generate(TARGET ${target}
-    LANGUAGE cpp
-    PROTOS ${abs_protos}
-    IMPORT_DIRS ${import_dirs}
-    PROTOC_OUT_DIR ${out_dir})
+  set(import_flags -I ${ARG_IMPORT_ROOT})
+  foreach(dir IN LISTS ARG_EXTRA_IMPORT_DIRS)
+    list(APPEND import_flags -I ${dir})
+  endforeach()
+  set(plugin_flags)
+  set(plugin_deps)
   if(ARG_GRPC)
     target_link_libraries(${target} PUBLIC gRPC::grpc++)
-    protobuf_generate(TARGET ${target}
-      LANGUAGE grpc
-      GENERATE_EXTENSIONS .grpc.pb.h .grpc.pb.cc
-      PLUGIN "protoc-gen-grpc=$<TARGET_FILE:gRPC::grpc_cpp_plugin>"
-      PROTOS ${abs_protos}
-      IMPORT_DIRS ${import_dirs}
-      PROTOC_OUT_DIR ${out_dir})
+    set(plugin_flags --grpc_out=${out_dir}
+      --plugin=protoc-gen-grpc=$<TARGET_FILE:gRPC::grpc_cpp_plugin>)
+    set(plugin_deps gRPC::grpc_cpp_plugin)
   endif()
+
+  # Our own rule rather than protobuf_generate(): CMake 3.25's version puts
+  # the output of a .proto outside the current source directory (such as
+  # Debian's googleapis) in the wrong place.
+  foreach(proto IN LISTS ARG_PROTOS)
+    get_filename_component(dir "${proto}" DIRECTORY)
+    get_filename_component(stem "${proto}" NAME_WE)
+    set(base ${out_dir}/${dir}/${stem})
+    set(outputs ${base}.pb.h ${base}.pb.cc)
+    if(ARG_GRPC)
+      list(APPEND outputs ${base}.grpc.pb.h ${base}.grpc.pb.cc)
+    endif()
+    add_custom_command(
+      OUTPUT ${outputs}
+      COMMAND protobuf::protoc --cpp_out=${out_dir} ${plugin_flags} ${import_flags}
+              ${ARG_IMPORT_ROOT}/${proto}
+      DEPENDS ${ARG_IMPORT_ROOT}/${proto} protobuf::protoc ${plugin_deps}
+      COMMENT "Generating C++ from ${proto}"
+      VERBATIM)
+    target_sources(${target} PRIVATE ${outputs})
+  endforeach()
   # Generated code gets no warning flags (see SessionGatewayWarnings.cmake).
   set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE ON)
 endfunction()

@@ -184,10 +184,15 @@ CurlString GetUrlPart(CURLU* url, CURLUPart part, unsigned int flags) {
   return CurlString(value);
 }
 
-// Checks the URL is an absolute http(s) URL and returns "host:port" for
-// messages; the path and query (which may carry secrets) never appear in
-// them.
-absl::StatusOr<std::string> UpstreamAddress(const std::string& url) {
+struct Upstream {
+  // "host:port", for messages; the URL's path and query (which may carry
+  // secrets) never appear in them.
+  std::string address;
+  bool https = false;
+};
+
+// Checks the URL is an absolute http(s) URL.
+absl::StatusOr<Upstream> ParseUpstream(const std::string& url) {
   std::unique_ptr<CURLU, CurlUrlDeleter> parsed(curl_url());
   if (parsed == nullptr) return absl::ResourceExhaustedError("out of memory");
   const CURLUcode code = curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(),
@@ -208,7 +213,8 @@ absl::StatusOr<std::string> UpstreamAddress(const std::string& url) {
   if (host == nullptr || *host == '\0' || port == nullptr) {
     return absl::InvalidArgumentError("upstream URL has no host");
   }
-  return absl::StrCat(host.get(), ":", port.get());
+  return Upstream{absl::StrCat(host.get(), ":", port.get()),
+                  lower_scheme == "https"};
 }
 
 // One exchange from Start() until its callback has run.
@@ -228,6 +234,7 @@ struct Exchange {
   HttpClient::Callback done;
 
   std::string address;  // "host:port", for messages.
+  bool https = false;
   absl::Duration budget = absl::InfiniteDuration();  // For messages.
   CURL* easy = nullptr;
   curl_slist* header_list = nullptr;
@@ -549,9 +556,10 @@ class CurlHttpClient::Loop {
   // Configures a transfer for `exchange` and hands it to curl.
   absl::Status Begin(Exchange& exchange) {
     const HttpRequest& request = exchange.request;
-    absl::StatusOr<std::string> address = UpstreamAddress(request.url);
-    if (!address.ok()) return address.status();
-    exchange.address = *std::move(address);
+    absl::StatusOr<Upstream> upstream = ParseUpstream(request.url);
+    if (!upstream.ok()) return upstream.status();
+    exchange.address = std::move(upstream->address);
+    exchange.https = upstream->https;
     if (!IsToken(request.method)) {
       return absl::InvalidArgumentError("HTTP method is not a token");
     }
@@ -602,7 +610,8 @@ class CurlHttpClient::Loop {
     check(SetLong(easy, CURLOPT_SSL_VERIFYHOST, 2L));
     if (!trust_.ca_blob.empty()) {
       curl_blob blob;
-      blob.data = trust_.ca_blob.data();
+      // curl_blob::data is not const, but libcurl only reads through it.
+      blob.data = const_cast<char*>(trust_.ca_blob.data());
       blob.len = trust_.ca_blob.size();
       blob.flags = CURL_BLOB_NOCOPY;  // trust_ outlives every transfer.
       check(curl_easy_setopt(easy, CURLOPT_CAINFO_BLOB, &blob));
@@ -616,9 +625,13 @@ class CurlHttpClient::Loop {
     }
     // Ignored failure: a libcurl without HTTP/2 simply speaks HTTP/1.1.
     SetLong(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
-    // Prefer waiting for a connection that may multiplex over opening yet
-    // another one.
-    check(SetLong(easy, CURLOPT_PIPEWAIT, 1L));
+    if (exchange.https) {
+      // Rather than open another connection, wait for a TLS handshake in
+      // progress to the same host: if it negotiates HTTP/2 this request can
+      // share it. Not for http://: HTTP/2 is never tried in cleartext, yet
+      // curl would hold the request until the first response arrived.
+      check(SetLong(easy, CURLOPT_PIPEWAIT, 1L));
+    }
     check(SetLong(easy, CURLOPT_TCP_KEEPALIVE, 1L));
     check(SetLong(easy, CURLOPT_CONNECTTIMEOUT_MS, ConnectTimeoutMillis()));
     check(SetLong(easy, CURLOPT_TIMEOUT_MS, timeout_ms));

@@ -81,7 +81,8 @@ int RefusePassphrase(char* /*buf*/, int /*size*/, int /*rwflag*/,
   return -1;
 }
 
-absl::StatusOr<BioPtr> MemoryBio(absl::string_view pem, absl::string_view what) {
+absl::StatusOr<BioPtr> MemoryBio(absl::string_view pem,
+                                 absl::string_view what) {
   if (pem.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(what, " PEM is empty"));
   }
@@ -110,8 +111,8 @@ absl::Status RequireP521(const EVP_PKEY* key, absl::string_view what) {
   size_t group_length = 0;
   if (EVP_PKEY_get_group_name(key, group, sizeof(group), &group_length) != 1) {
     ERR_clear_error();
-    return absl::InvalidArgumentError(absl::StrCat(
-        what, " has no named curve; an EC P-521 key is required"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " has no named curve; an EC P-521 key is required"));
   }
   int nid = OBJ_sn2nid(group);
   if (nid == NID_undef) nid = EC_curve_nist2nid(group);
@@ -414,8 +415,8 @@ class JsonObjectReader {
                 low < 0xDC00 || low > 0xDFFF) {
               return false;
             }
-            code_point = 0x10000 + ((code_point - 0xD800) << 10) +
-                         (low - 0xDC00);
+            code_point =
+                0x10000 + ((code_point - 0xD800) << 10) + (low - 0xDC00);
           }
           AppendUtf8(code_point, out);
           break;
@@ -450,14 +451,16 @@ bool DecodeBase64Url(absl::string_view encoded, std::string* decoded) {
 absl::StatusOr<std::string> JwkThumbprint(const EVP_PKEY* key) {
   BIGNUM* raw_x = nullptr;
   BIGNUM* raw_y = nullptr;
-  const int got_x = EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_X, &raw_x);
-  const int got_y = EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_Y, &raw_y);
+  const int got_x =
+      EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_X, &raw_x);
+  const int got_y =
+      EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_Y, &raw_y);
   const BignumPtr x(raw_x);
   const BignumPtr y(raw_y);
   if (got_x != 1 || got_y != 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot get the public point of the private key: ",
-        TakeOpenSslError()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot get the public point of the private key: ",
+                     TakeOpenSslError()));
   }
   unsigned char x_bytes[kP521Bytes];
   unsigned char y_bytes[kP521Bytes];
@@ -583,8 +586,9 @@ absl::StatusOr<std::unique_ptr<JwtSigner>> JwtSigner::FromFile(
   } else {
     signer = FromPem(pem, std::move(options));
     if (!signer.ok()) {
-      signer = absl::Status(signer.status().code(),
-                            absl::StrCat(path, ": ", signer.status().message()));
+      signer =
+          absl::Status(signer.status().code(),
+                       absl::StrCat(path, ": ", signer.status().message()));
     }
   }
   // The key now lives inside OpenSSL; don't leave a copy in freed memory.
@@ -621,9 +625,8 @@ absl::StatusOr<std::string> JwtSigner::Sign(absl::Time now) const {
   // Each call gets its own context: the key is only read, which OpenSSL
   // allows from many threads at once, but a context is single-threaded.
   const MdCtxPtr ctx(EVP_MD_CTX_new());
-  if (ctx == nullptr ||
-      EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha512(), nullptr,
-                         key_.get()) != 1) {
+  if (ctx == nullptr || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha512(),
+                                           nullptr, key_.get()) != 1) {
     return absl::InternalError(
         absl::StrCat("cannot start ES512 signing: ", TakeOpenSslError()));
   }
@@ -720,12 +723,12 @@ absl::StatusOr<std::string> VerifyEs512Jwt(absl::string_view jwt,
   EcdsaSigPtr sig(ECDSA_SIG_new());
   if (r == nullptr || s == nullptr || sig == nullptr ||
       ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) {
-    return absl::InternalError(absl::StrCat(
-        "cannot build the ECDSA signature: ", TakeOpenSslError()));
+    return absl::InternalError(
+        absl::StrCat("cannot build the ECDSA signature: ", TakeOpenSslError()));
   }
   // ECDSA_SIG_set0 took ownership of both numbers.
-  r.release();
-  s.release();
+  static_cast<void>(r.release());
+  static_cast<void>(s.release());
   const int der_size = i2d_ECDSA_SIG(sig.get(), nullptr);
   if (der_size <= 0) {
     return absl::InternalError(absl::StrCat(
@@ -741,9 +744,8 @@ absl::StatusOr<std::string> VerifyEs512Jwt(absl::string_view jwt,
   const absl::string_view signing_input =
       jwt.substr(0, parts[0].size() + 1 + parts[1].size());
   const MdCtxPtr ctx(EVP_MD_CTX_new());
-  if (ctx == nullptr ||
-      EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha512(), nullptr,
-                           key.get()) != 1) {
+  if (ctx == nullptr || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha512(),
+                                             nullptr, key.get()) != 1) {
     return absl::InternalError(
         absl::StrCat("cannot start ES512 verification: ", TakeOpenSslError()));
   }

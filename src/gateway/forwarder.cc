@@ -1,0 +1,372 @@
+#include "gateway/forwarder.h"
+
+#include <chrono>
+#include <cstdio>
+#include <optional>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "convert/rest_json.h"
+#include "gateway/status_mapping.h"
+#include "grpcpp/alarm.h"
+
+namespace session_gateway {
+namespace gateway {
+namespace {
+
+constexpr char kRequestIdHeader[] = "x-request-id";
+constexpr char kAttemptsTrailer[] = "x-gateway-attempts";
+
+std::string NewRequestId() {
+  thread_local absl::BitGen gen;
+  uint64_t hi = absl::Uniform<uint64_t>(gen), lo = absl::Uniform<uint64_t>(gen);
+  hi = (hi & ~uint64_t{0xF000}) | 0x4000;                        // Version 4.
+  lo = (lo & ~(uint64_t{0xC} << 60)) | (uint64_t{0x8} << 60);    // RFC 4122 variant.
+  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", hi >> 32, (hi >> 16) & 0xFFFF, hi & 0xFFFF,
+                         lo >> 48, lo & 0xFFFFFFFFFFFFULL);
+}
+
+// A request id from the caller is echoed into logs and headers: keep it to
+// visible ASCII of sensible length.
+bool IsValidRequestId(absl::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+const char* CodeName(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK: return "OK";
+    case grpc::StatusCode::CANCELLED: return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN: return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED: return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL: return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS: return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
+    default: return "UNKNOWN";
+  }
+}
+
+std::string Metadata(const grpc::CallbackServerContext& context, absl::string_view key) {
+  auto range = context.client_metadata().equal_range(grpc::string_ref(key.data(), key.size()));
+  if (range.first == range.second) return "";
+  return std::string(range.first->second.data(), range.first->second.size());
+}
+
+bool HasMetadata(const grpc::CallbackServerContext& context, absl::string_view key) {
+  return context.client_metadata().count(grpc::string_ref(key.data(), key.size())) > 0;
+}
+
+bool IsJsonContentType(absl::string_view content_type) {
+  absl::string_view media = content_type.substr(0, content_type.find(';'));
+  media = absl::StripAsciiWhitespace(media);
+  return absl::EqualsIgnoreCase(media, "application/json") || absl::EndsWithIgnoreCase(media, "+json");
+}
+
+}  // namespace
+
+// One call in flight. Exactly one asynchronous step (an HTTP exchange or a
+// backoff alarm) is pending at a time until Finish(), so the completion of
+// that step is the only thing that can finish the call, and nothing refers
+// to the reactor once it has finished.
+class ForwardCall final : public grpc::ServerUnaryReactor {
+ public:
+  ForwardCall(Forwarder* forwarder, const Route* route, grpc::CallbackServerContext* context,
+              const google::protobuf::Message* request, google::protobuf::Message* response)
+      : forwarder_(*forwarder),
+        route_(*route),
+        context_(*context),
+        request_(*request),
+        response_(response),
+        started_(absl::Now()) {}
+
+  // Begins the call; may finish it at once for an invalid request.
+  void Start() {
+    std::optional<grpc::Status> done;
+    {
+      absl::MutexLock lock(&mu_);
+      StartLocked();
+      done = std::exchange(finish_status_, std::nullopt);
+    }
+    if (done.has_value()) Finish(*done);
+  }
+
+  void OnCancel() override {
+    absl::MutexLock lock(&mu_);
+    cancelled_ = true;
+    if (http_id_ != 0) forwarder_.http_->Cancel(http_id_);
+    if (alarm_ != nullptr) alarm_->Cancel();
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  void StartLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SendAttemptLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Finish() must run without mu_ held, since it may lead to OnDone(),
+  // which deletes this reactor, mutex included. So FinishLocked() only
+  // records the status, and the entry point that recorded it takes it out
+  // under the lock and calls Finish() after unlocking.
+  void OnHttpDone(upstream::HttpResult result);
+  void HandleResultLocked(upstream::HttpResult result) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnBackoffDone(bool fired);
+  void FinishLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  grpc::Status SuccessStatus(const upstream::HttpResponse& response);
+  CallFacts facts() const { return CallFacts{request_id_, attempts_}; }
+
+  Forwarder& forwarder_;
+  const Route& route_;
+  grpc::CallbackServerContext& context_;
+  const google::protobuf::Message& request_;
+  google::protobuf::Message* response_;
+  const absl::Time started_;
+
+  // Fixed before the first attempt.
+  upstream::HttpRequest prototype_;
+  std::string request_id_;
+  absl::Time deadline_;
+
+  absl::Mutex mu_;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t http_id_ ABSL_GUARDED_BY(mu_) = 0;
+  std::unique_ptr<grpc::Alarm> alarm_ ABSL_GUARDED_BY(mu_);
+  std::optional<grpc::Status> finish_status_ ABSL_GUARDED_BY(mu_);
+  int attempts_ = 0;         // Written only by the single pending step.
+  int upstream_status_ = 0;  // Last HTTP status seen, for the log.
+};
+
+void ForwardCall::StartLocked() {
+  const std::string caller_id = Metadata(context_, kRequestIdHeader);
+  request_id_ = caller_id.empty() ? NewRequestId() : caller_id;
+  if (!caller_id.empty() && !IsValidRequestId(caller_id)) {
+    request_id_ = NewRequestId();
+    context_.AddInitialMetadata(kRequestIdHeader, request_id_);
+    return FinishLocked(InvalidRequestStatus(
+        "x-request-id metadata must be 1 to 128 visible ASCII characters",
+        FieldViolation{"x-request-id", "must be 1 to 128 visible ASCII characters"}));
+  }
+  context_.AddInitialMetadata(kRequestIdHeader, request_id_);
+
+  FieldViolation violation;
+  absl::StatusOr<UpstreamRequestParts> parts = route_.Build(request_, &violation);
+  if (!parts.ok()) return FinishLocked(InvalidRequestStatus(parts.status().message(), violation));
+
+  const ForwarderOptions& options = forwarder_.options_;
+  prototype_.method = parts->method;
+  prototype_.url = absl::StrCat(options.upstream_base, parts->path);
+  prototype_.body = std::move(parts->body);
+  auto& headers = prototype_.headers;
+  headers.emplace_back("content-type", "application/json");
+  headers.emplace_back("accept", "application/json");
+  headers.emplace_back("user-agent", options.user_agent);
+  headers.emplace_back(kRequestIdHeader, request_id_);
+
+  // Header-bound fields: the request field, else the caller's metadata,
+  // else the gateway's default.
+  for (const std::string& name : route_.HeaderNames()) {
+    std::string value;
+    for (const auto& [header, field_value] : parts->headers) {
+      if (header == name) value = field_value;
+    }
+    if (value.empty() && HasMetadata(context_, name)) {
+      value = Metadata(context_, name);
+      if (absl::Status s = route_.ValidateHeaderValue(name, value); !s.ok()) {
+        return FinishLocked(InvalidRequestStatus(
+            absl::StrCat(name, " metadata: ", s.message()), FieldViolation{name, std::string(s.message())}));
+      }
+    }
+    if (value.empty()) {
+      auto it = options.default_headers.find(name);
+      if (it != options.default_headers.end()) value = it->second;
+    }
+    if (!value.empty()) headers.emplace_back(name, value);
+  }
+
+  // The caller's own credentials win over the gateway's.
+  if (HasMetadata(context_, "authorization")) {
+    std::string authorization = Metadata(context_, "authorization");
+    if (authorization.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
+      return FinishLocked(InvalidRequestStatus("authorization metadata must not contain CR, LF or NUL",
+                                               FieldViolation{"authorization", "contains CR, LF or NUL"}));
+    }
+    headers.emplace_back("authorization", std::move(authorization));
+  } else if (forwarder_.tokens_ != nullptr) {
+    absl::StatusOr<std::string> authorization = forwarder_.tokens_->AuthorizationHeader(absl::Now());
+    if (!authorization.ok()) {
+      return FinishLocked(SimpleStatus(grpc::StatusCode::INTERNAL,
+                                       absl::StrCat("cannot make upstream credentials: ",
+                                                    authorization.status().message())));
+    }
+    headers.emplace_back("authorization", std::move(*authorization));
+  }
+
+  deadline_ = std::min(started_ + options.upstream_timeout, absl::FromChrono(context_.deadline()));
+  SendAttemptLocked();
+}
+
+void ForwardCall::SendAttemptLocked() {
+  if (cancelled_) return FinishLocked(SimpleStatus(grpc::StatusCode::CANCELLED, "call cancelled"));
+  ++attempts_;
+  forwarder_.stats_.upstream_attempts.fetch_add(1, std::memory_order_relaxed);
+  upstream::HttpRequest request = prototype_;
+  request.deadline = deadline_;
+  if (attempts_ > 1) {
+    // A JWT is signed per request, so each attempt gets a fresh one.
+    if (forwarder_.tokens_ != nullptr && !HasMetadata(context_, "authorization")) {
+      absl::StatusOr<std::string> authorization = forwarder_.tokens_->AuthorizationHeader(absl::Now());
+      if (authorization.ok()) {
+        for (auto& [name, value] : request.headers) {
+          if (name == "authorization") value = *authorization;
+        }
+      }
+    }
+  }
+  http_id_ = forwarder_.http_->Start(std::move(request), [this](upstream::HttpResult result) {
+    OnHttpDone(std::move(result));
+  });
+}
+
+void ForwardCall::OnHttpDone(upstream::HttpResult result) {
+  std::optional<grpc::Status> done;
+  {
+    absl::MutexLock lock(&mu_);
+    HandleResultLocked(std::move(result));
+    done = std::exchange(finish_status_, std::nullopt);
+  }
+  if (done.has_value()) Finish(*done);
+}
+
+void ForwardCall::HandleResultLocked(upstream::HttpResult result) {
+  http_id_ = 0;
+  if (result.status.ok()) upstream_status_ = result.response.status;
+  if (cancelled_ || absl::IsCancelled(result.status)) {
+    return FinishLocked(SimpleStatus(grpc::StatusCode::CANCELLED, "call cancelled"));
+  }
+  if (result.status.ok() && result.response.status >= 200 && result.response.status < 300) {
+    return FinishLocked(SuccessStatus(result.response));
+  }
+  thread_local absl::BitGen gen;
+  upstream::RetryPolicy::Decision decision = forwarder_.retry_policy_.Decide(
+      attempts_, result, absl::Now(), deadline_, absl::Uniform<double>(gen, 0.0, 1.0));
+  if (decision.retry) {
+    alarm_ = std::make_unique<grpc::Alarm>();
+    alarm_->Set(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(decision.delay),
+                [this](bool fired) { OnBackoffDone(fired); });
+    return;
+  }
+  if (!result.status.ok()) {
+    absl::Status failure = result.status;
+    if (absl::IsDeadlineExceeded(failure)) {
+      failure = absl::DeadlineExceededError(absl::StrCat(
+          "upstream did not answer before the deadline (", failure.message(), ")"));
+    }
+    return FinishLocked(TransportErrorStatus(failure, facts()));
+  }
+  FinishLocked(UpstreamErrorStatus(result.response.status, result.response.body, facts()));
+}
+
+void ForwardCall::OnBackoffDone(bool fired) {
+  std::optional<grpc::Status> done;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!fired || cancelled_) {
+      FinishLocked(SimpleStatus(grpc::StatusCode::CANCELLED, "call cancelled"));
+    } else {
+      SendAttemptLocked();
+    }
+    done = std::exchange(finish_status_, std::nullopt);
+  }
+  if (done.has_value()) Finish(*done);
+}
+
+grpc::Status ForwardCall::SuccessStatus(const upstream::HttpResponse& response) {
+  for (const auto& [name, value] : response.headers) {
+    if (name == "content-type" && !IsJsonContentType(value)) {
+      return SimpleStatus(grpc::StatusCode::INTERNAL,
+                          absl::StrCat("upstream answered HTTP ", response.status,
+                                       " with Content-Type \"", value.substr(0, 64),
+                                       "\", not JSON"));
+    }
+  }
+  convert::ParseOptions lenient;  // Responses are read as the SDKs read them.
+  absl::Status parsed = convert::RestJsonToMessage(response.body, response_, lenient);
+  if (!parsed.ok()) {
+    return SimpleStatus(grpc::StatusCode::INTERNAL,
+                        absl::StrCat("upstream answered HTTP ", response.status,
+                                     " with a body that is not a valid ",
+                                     response_->GetDescriptor()->name(), ": ", parsed.message()));
+  }
+  return grpc::Status::OK;
+}
+
+void ForwardCall::FinishLocked(const grpc::Status& status) {
+  if (finished_) return;
+  finished_ = true;
+  context_.AddTrailingMetadata(kAttemptsTrailer, std::to_string(attempts_));
+  Forwarder& forwarder = forwarder_;
+  if (status.ok()) forwarder.stats_.calls_ok.fetch_add(1, std::memory_order_relaxed);
+  if (forwarder.options_.log_calls) {
+    // Never the request body or credentials: ids, codes and timing only.
+    std::fprintf(stderr,
+                 "session-gateway: call method=%s request_id=%s upstream_status=%d grpc_code=%s "
+                 "attempts=%d latency_ms=%.1f\n",
+                 route_.method()->name().c_str(), request_id_.c_str(), upstream_status_,
+                 CodeName(status.error_code()), attempts_,
+                 absl::ToDoubleMilliseconds(absl::Now() - started_));
+  }
+  forwarder.stats_.calls_finished.fetch_add(1, std::memory_order_relaxed);
+  finish_status_ = status;
+}
+
+Forwarder::Forwarder(ForwarderOptions options, upstream::HttpClient* http,
+                     const upstream::TokenSource* tokens)
+    : options_(std::move(options)), http_(http), tokens_(tokens), retry_policy_(options_.retry) {
+  while (!options_.upstream_base.empty() && options_.upstream_base.back() == '/') {
+    options_.upstream_base.pop_back();
+  }
+}
+
+absl::Status Forwarder::AddMethod(const google::protobuf::MethodDescriptor* method) {
+  absl::StatusOr<Route> route = Route::ForMethod(method);
+  if (!route.ok()) return route.status();
+  routes_[method] = std::make_unique<Route>(*std::move(route));
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* Forwarder::Forward(const google::protobuf::MethodDescriptor* method,
+                                             grpc::CallbackServerContext* context,
+                                             const google::protobuf::Message& request,
+                                             google::protobuf::Message* response) {
+  stats_.calls_started.fetch_add(1, std::memory_order_relaxed);
+  auto it = routes_.find(method);
+  if (it == routes_.end()) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(SimpleStatus(grpc::StatusCode::UNIMPLEMENTED, "method has no route"));
+    stats_.calls_finished.fetch_add(1, std::memory_order_relaxed);
+    return reactor;
+  }
+  auto* call = new ForwardCall(this, it->second.get(), context, &request, response);
+  call->Start();
+  return call;
+}
+
+}  // namespace gateway
+}  // namespace session_gateway

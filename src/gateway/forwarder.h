@@ -1,0 +1,95 @@
+// Forwards gRPC calls to the REST upstream, one reactor per call and no
+// thread per call: the gRPC callback API hands us the request, the
+// asynchronous HTTP client carries it upstream, and its completion callback
+// finishes the call. Retries wait on a gRPC alarm, not on a thread.
+//
+// Usage:
+//
+//   Forwarder forwarder(options, &http_client, token_source.get());
+//   ABSL_CHECK_OK(forwarder.AddMethod(method_descriptor));
+//   // In a CallbackService method:
+//   return forwarder.Forward(method_descriptor, context, *request, response);
+#ifndef SESSION_GATEWAY_GATEWAY_FORWARDER_H_
+#define SESSION_GATEWAY_GATEWAY_FORWARDER_H_
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "gateway/route.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/server_callback.h"
+#include "upstream/http_client.h"
+#include "upstream/retry_policy.h"
+#include "upstream/token_source.h"
+
+namespace session_gateway {
+namespace gateway {
+
+struct ForwarderOptions {
+  // Base URL of the REST API, e.g. "https://api.sandbox.acme.gr4vy.app";
+  // route paths are appended to it.
+  std::string upstream_base;
+  // Longest an upstream exchange may take, retries included; the caller's
+  // own deadline applies when sooner.
+  absl::Duration upstream_timeout = absl::Seconds(30);
+  upstream::RetryOptions retry;
+  // Values for header-bound request fields when neither the request nor
+  // the caller's metadata gives one, by header name.
+  std::map<std::string, std::string> default_headers;
+  // Sent as User-Agent, e.g. "session-gateway/0.1.0".
+  std::string user_agent;
+  // Write one line per call to stderr.
+  bool log_calls = true;
+};
+
+// Counters for tests, benchmarks and the shutdown path.
+struct ForwarderStats {
+  std::atomic<uint64_t> calls_started{0};
+  std::atomic<uint64_t> calls_finished{0};
+  std::atomic<uint64_t> calls_ok{0};
+  std::atomic<uint64_t> upstream_attempts{0};
+};
+
+class Forwarder {
+ public:
+  // `http` and `tokens` (which may be null: no Authorization header unless
+  // the caller sends one) must outlive the forwarder and every call.
+  Forwarder(ForwarderOptions options, upstream::HttpClient* http,
+            const upstream::TokenSource* tokens);
+
+  // Reads the route of `method` from its descriptor. Call for every method
+  // before serving.
+  absl::Status AddMethod(const google::protobuf::MethodDescriptor* method);
+
+  // Starts forwarding one call of `method`. `request` and `response` are
+  // owned by gRPC and live until the reactor finishes.
+  grpc::ServerUnaryReactor* Forward(const google::protobuf::MethodDescriptor* method,
+                                    grpc::CallbackServerContext* context,
+                                    const google::protobuf::Message& request,
+                                    google::protobuf::Message* response);
+
+  const ForwarderStats& stats() const { return stats_; }
+  const ForwarderOptions& options() const { return options_; }
+
+ private:
+  friend class ForwardCall;
+
+  ForwarderOptions options_;
+  upstream::HttpClient* http_;
+  const upstream::TokenSource* tokens_;
+  upstream::RetryPolicy retry_policy_;
+  absl::flat_hash_map<const google::protobuf::MethodDescriptor*, std::unique_ptr<Route>> routes_;
+  ForwarderStats stats_;
+};
+
+}  // namespace gateway
+}  // namespace session_gateway
+
+#endif  // SESSION_GATEWAY_GATEWAY_FORWARDER_H_

@@ -1,0 +1,206 @@
+// session-gateway: serves Gr4vy's REST payment service session API over
+// gRPC. main() only turns flags into options; see gateway_server.h.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "common/command_line.h"
+#include "gateway/gateway_server.h"
+#include "upstream/jwt_signer.h"
+#include "upstream/token_source.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "host:port to serve gRPC on (port 0: any free port).");
+ABSL_FLAG(std::string, upstream, "",
+          "Base URL of the REST API (http or https), e.g. https://api.sandbox.acme.gr4vy.app.");
+ABSL_FLAG(std::string, instance_id, "",
+          "Gr4vy instance id; with --environment, sets --upstream to the instance's API.");
+ABSL_FLAG(std::string, environment, "sandbox", "sandbox or production, used with --instance_id.");
+ABSL_FLAG(std::string, private_key_file, "",
+          "PKCS#8 PEM EC P-521 API key: sign a fresh ES512 JWT for every upstream request.");
+ABSL_FLAG(std::string, bearer_token_file, "",
+          "File holding a static bearer token for the upstream (else env GR4VY_BEARER_TOKEN).");
+ABSL_FLAG(std::string, jwt_scopes, "payment-services.write,payment-service-definitions.read",
+          "Comma-separated scopes of signed JWTs.");
+ABSL_FLAG(absl::Duration, jwt_lifetime, absl::Seconds(60), "Lifetime of each signed JWT.");
+ABSL_FLAG(std::string, merchant_account_id, "",
+          "Default x-gr4vy-merchant-account-id when neither the request nor the caller gives one.");
+ABSL_FLAG(absl::Duration, upstream_timeout, absl::Seconds(30),
+          "Longest time for an upstream exchange, retries included.");
+ABSL_FLAG(bool, retry_on_status, false,
+          "Retry 429, 500, 502, 503 and 504 answers (a retried POST may create a second session).");
+ABSL_FLAG(int, max_attempts, 3, "Most upstream attempts per call, for any kind of retry.");
+ABSL_FLAG(absl::Duration, initial_backoff, absl::Milliseconds(500), "Backoff before the first retry.");
+ABSL_FLAG(double, backoff_multiplier, 1.5, "Growth factor of the backoff.");
+ABSL_FLAG(absl::Duration, max_backoff, absl::Seconds(10), "Longest backoff between attempts.");
+ABSL_FLAG(int, max_request_bytes, 4 << 20, "Largest gRPC request accepted, in bytes.");
+ABSL_FLAG(int64_t, max_response_bytes, int64_t{16} << 20, "Largest upstream response accepted, in bytes.");
+ABSL_FLAG(std::string, upstream_ca_file, "", "Extra PEM CA bundle trusted for an https upstream.");
+ABSL_FLAG(int, max_upstream_connections, 64, "Most upstream connections open at once.");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+          "On SIGTERM/SIGINT, how long calls in flight may take to finish.");
+ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate chain: serve gRPC over TLS.");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key for --tls_cert_file.");
+ABSL_FLAG(bool, log_calls, true, "Log one line per call to stderr.");
+
+namespace {
+
+using session_gateway::CommandLine;
+
+[[noreturn]] void UsageError(const std::string& message) {
+  std::fprintf(stderr, "session-gateway: %s\n", message.c_str());
+  std::exit(2);
+}
+
+std::string ReadSecretFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) UsageError(absl::StrCat("--bearer_token_file: cannot read ", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return std::string(absl::StripAsciiWhitespace(buffer.str()));
+}
+
+CommandLine Spec() {
+  CommandLine spec;
+  spec.program = "session-gateway";
+  spec.summary =
+      "Usage: session-gateway [flags]\n\n"
+      "Serves gr4vy.sessions.v1.SessionService over gRPC (with server reflection and\n"
+      "grpc.health.v1.Health) and forwards each call to the Gr4vy REST API.\n"
+      "Every flag can also be set with the environment variable shown.";
+  for (const char* name :
+       {"listen", "upstream", "instance_id", "environment", "private_key_file", "bearer_token_file",
+        "jwt_scopes", "jwt_lifetime", "merchant_account_id", "upstream_timeout", "retry_on_status",
+        "max_attempts", "initial_backoff", "backoff_multiplier", "max_backoff", "max_request_bytes",
+        "max_response_bytes", "upstream_ca_file", "max_upstream_connections", "shutdown_grace",
+        "tls_cert_file", "tls_key_file", "log_calls"}) {
+    spec.flags.push_back({name, absl::StrCat("SESSION_GATEWAY_", absl::AsciiStrToUpper(name))});
+  }
+  return spec;
+}
+
+std::string UpstreamBase() {
+  std::string upstream = absl::GetFlag(FLAGS_upstream);
+  const std::string instance = absl::GetFlag(FLAGS_instance_id);
+  const std::string environment = absl::GetFlag(FLAGS_environment);
+  if (environment != "sandbox" && environment != "production") {
+    UsageError("--environment must be sandbox or production");
+  }
+  if (!instance.empty()) {
+    if (!upstream.empty()) UsageError("give --upstream or --instance_id, not both");
+    for (char c : instance) {
+      if (!absl::ascii_isalnum(c) && c != '-') UsageError("--instance_id must be letters, digits and '-'");
+    }
+    upstream = environment == "sandbox" ? absl::StrCat("https://api.sandbox.", instance, ".gr4vy.app")
+                                        : absl::StrCat("https://api.", instance, ".gr4vy.app");
+  }
+  if (upstream.empty()) UsageError("--upstream (or --instance_id) is required");
+  if (!absl::StartsWith(upstream, "http://") && !absl::StartsWith(upstream, "https://")) {
+    UsageError("--upstream must be an http:// or https:// URL");
+  }
+  return upstream;
+}
+
+std::unique_ptr<session_gateway::upstream::TokenSource> Credentials() {
+  using namespace session_gateway::upstream;
+  const std::string key_file = absl::GetFlag(FLAGS_private_key_file);
+  const std::string token_file = absl::GetFlag(FLAGS_bearer_token_file);
+  if (!key_file.empty() && !token_file.empty()) {
+    UsageError("give --private_key_file or --bearer_token_file, not both");
+  }
+  if (!key_file.empty()) {
+    JwtOptions options;
+    options.scopes = absl::StrSplit(absl::GetFlag(FLAGS_jwt_scopes), ',', absl::SkipEmpty());
+    options.issuer = absl::StrCat("session-gateway/", session_gateway::ProjectVersion());
+    options.lifetime = absl::GetFlag(FLAGS_jwt_lifetime);
+    auto signer = JwtSigner::FromFile(key_file, options);
+    if (!signer.ok()) UsageError(absl::StrCat("--private_key_file: ", signer.status().message()));
+    return std::make_unique<JwtTokenSource>(*std::move(signer));
+  }
+  std::string token;
+  if (!token_file.empty()) {
+    token = ReadSecretFile(token_file);
+  } else if (const char* env = std::getenv("GR4VY_BEARER_TOKEN"); env != nullptr) {
+    token = std::string(absl::StripAsciiWhitespace(env));
+  }
+  if (token.empty()) return nullptr;
+  if (token.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
+    UsageError("the bearer token must not contain CR, LF or NUL");
+  }
+  return std::make_unique<StaticTokenSource>(token);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Block the stop signals before any thread starts, so that every thread
+  // inherits the mask and only sigwait() below sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  session_gateway::ParseCommandLineOrExit(argc, argv, Spec());
+
+  session_gateway::gateway::GatewayOptions options;
+  options.listen = absl::GetFlag(FLAGS_listen);
+  options.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
+  options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    UsageError("--tls_cert_file and --tls_key_file go together");
+  }
+  auto& fw = options.forwarder;
+  fw.upstream_base = UpstreamBase();
+  fw.upstream_timeout = absl::GetFlag(FLAGS_upstream_timeout);
+  fw.user_agent = absl::StrCat("session-gateway/", session_gateway::ProjectVersion());
+  fw.log_calls = absl::GetFlag(FLAGS_log_calls);
+  if (!absl::GetFlag(FLAGS_merchant_account_id).empty()) {
+    fw.default_headers["x-gr4vy-merchant-account-id"] = absl::GetFlag(FLAGS_merchant_account_id);
+  }
+  fw.retry.retry_on_status = absl::GetFlag(FLAGS_retry_on_status);
+  fw.retry.max_attempts = absl::GetFlag(FLAGS_max_attempts);
+  fw.retry.initial_backoff = absl::GetFlag(FLAGS_initial_backoff);
+  fw.retry.multiplier = absl::GetFlag(FLAGS_backoff_multiplier);
+  fw.retry.max_backoff = absl::GetFlag(FLAGS_max_backoff);
+  options.http.max_response_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_response_bytes));
+  options.http.ca_file = absl::GetFlag(FLAGS_upstream_ca_file);
+  options.http.max_connections = absl::GetFlag(FLAGS_max_upstream_connections);
+
+  if (fw.upstream_timeout <= absl::ZeroDuration()) UsageError("--upstream_timeout must be positive");
+  if (fw.retry.max_attempts < 1 || fw.retry.max_attempts > 10) UsageError("--max_attempts must be 1 to 10");
+  if (fw.retry.initial_backoff < absl::ZeroDuration() || fw.retry.max_backoff < fw.retry.initial_backoff) {
+    UsageError("--initial_backoff must be >= 0 and <= --max_backoff");
+  }
+  if (fw.retry.multiplier < 1.0) UsageError("--backoff_multiplier must be at least 1");
+  if (options.max_request_bytes < 1) UsageError("--max_request_bytes must be positive");
+  if (absl::GetFlag(FLAGS_max_response_bytes) < 1) UsageError("--max_response_bytes must be positive");
+  if (options.http.max_connections < 1) UsageError("--max_upstream_connections must be positive");
+  if (options.shutdown_grace < absl::ZeroDuration()) UsageError("--shutdown_grace must not be negative");
+
+  auto server = session_gateway::gateway::GatewayServer::Start(options, Credentials());
+  if (!server.ok()) {
+    std::fprintf(stderr, "session-gateway: %s\n", std::string(server.status().message()).c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "session-gateway: forwarding to %s\n", fw.upstream_base.c_str());
+  std::printf("listening on %s\n", (*server)->address().c_str());
+  std::fflush(stdout);
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  std::fprintf(stderr, "session-gateway: signal %d, shutting down (grace %s)\n", signal_number,
+               absl::FormatDuration(options.shutdown_grace).c_str());
+  (*server)->Shutdown();
+  return 0;
+}

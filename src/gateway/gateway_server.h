@@ -1,0 +1,79 @@
+// The running gateway: a gRPC server with SessionService, server
+// reflection and the standard health service, forwarding to the upstream
+// through one asynchronous HTTP client.
+//
+// Usage:
+//
+//   absl::StatusOr<std::unique_ptr<GatewayServer>> server =
+//       GatewayServer::Start(options, std::move(tokens));
+//   std::printf("listening on %s\n", (*server)->address().c_str());
+//   ...wait for SIGTERM...
+//   (*server)->Shutdown();
+#ifndef SESSION_GATEWAY_GATEWAY_GATEWAY_SERVER_H_
+#define SESSION_GATEWAY_GATEWAY_GATEWAY_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "gateway/forwarder.h"
+#include "gateway/session_service.h"
+#include "grpcpp/server.h"
+#include "upstream/curl_http_client.h"
+#include "upstream/token_source.h"
+
+namespace session_gateway {
+namespace gateway {
+
+struct GatewayOptions {
+  // host:port to serve gRPC on; port 0 picks a free one (see address()).
+  std::string listen = "127.0.0.1:50051";
+  // Largest gRPC request message accepted, in bytes.
+  int max_request_bytes = 4 << 20;
+  // On shutdown, how long calls in flight may take to finish before they
+  // are cancelled.
+  absl::Duration shutdown_grace = absl::Seconds(10);
+  // Serve TLS with this certificate chain and key (PEM files) when both
+  // are set; plaintext otherwise.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  ForwarderOptions forwarder;
+  upstream::CurlHttpClient::Options http;
+};
+
+class GatewayServer {
+ public:
+  // Builds and starts the server. `tokens` may be null (no credentials
+  // unless callers send their own).
+  static absl::StatusOr<std::unique_ptr<GatewayServer>> Start(
+      GatewayOptions options, std::unique_ptr<upstream::TokenSource> tokens);
+
+  ~GatewayServer();
+
+  // "host:port" actually listened on.
+  const std::string& address() const { return address_; }
+
+  // Graceful stop: health goes NOT_SERVING, new calls are refused, calls in
+  // flight get `shutdown_grace` to finish. Idempotent; blocks until done.
+  void Shutdown();
+
+  const Forwarder& forwarder() const { return *forwarder_; }
+
+ private:
+  GatewayServer() = default;
+
+  GatewayOptions options_;
+  std::unique_ptr<upstream::TokenSource> tokens_;
+  std::unique_ptr<upstream::CurlHttpClient> http_;
+  std::unique_ptr<Forwarder> forwarder_;
+  std::unique_ptr<SessionServiceImpl> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::string address_;
+  bool shut_down_ = false;
+};
+
+}  // namespace gateway
+}  // namespace session_gateway
+
+#endif  // SESSION_GATEWAY_GATEWAY_GATEWAY_SERVER_H_
