@@ -1,0 +1,434 @@
+// End-to-end: the real session-gateway binary, a real gRPC client, and the
+// stub upstream as a separate HTTP server process on 127.0.0.1.
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <future>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gateway/gateway_process.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "gr4vy/sessions/v1/session_service.grpc.pb.h"
+#include "grpcpp/client_context.h"
+#include "gtest/gtest.h"
+#include "support/ports.h"
+#include "support/stub_upstream.h"
+#include "upstream/jwt_signer.h"
+
+namespace session_gateway {
+namespace {
+
+using gr4vy::sessions::v1::CreatePaymentServiceDefinitionSessionRequest;
+using gr4vy::sessions::v1::CreatePaymentServiceSessionRequest;
+using gr4vy::sessions::v1::CreateSession;
+using gr4vy::sessions::v1::UpstreamError;
+using testing::GatewayProcess;
+using testing::StubUpstream;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr char kPaymentServiceId[] = "46973e9d-88a7-44a6-abfe-be4ff0134ff4";
+constexpr char kToken[] = "test-token-7f3a9c";
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+std::string Metadata(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+                     const std::string& key) {
+  auto it = metadata.find(key);
+  return it == metadata.end() ? "" : std::string(it->second.data(), it->second.size());
+}
+
+UpstreamError DetailOf(const grpc::Status& status) {
+  google::rpc::Status rpc;
+  UpstreamError error;
+  if (rpc.ParseFromString(status.error_details()) && rpc.details_size() > 0) {
+    rpc.details(0).UnpackTo(&error);
+  }
+  return error;
+}
+
+class GatewayTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto stub = StubUpstream::Start();
+    ASSERT_TRUE(stub.ok()) << stub.status();
+    upstream_ = *std::move(stub);
+  }
+
+  // Starts a gateway in front of the stub with `extra` flags.
+  void StartGateway(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"--upstream=" + upstream_->base_url(),
+                                      "--merchant_account_id=flag-merchant"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto gateway = GatewayProcess::Start(args, {{"GR4VY_BEARER_TOKEN", kToken}});
+    ASSERT_TRUE(gateway.ok()) << gateway.status();
+    gateway_ = *std::move(gateway);
+    stub_ = gateway_->NewStub();
+  }
+
+  grpc::Status CreateForService(grpc::ClientContext* context, const CreatePaymentServiceSessionRequest& request,
+                                CreateSession* response) {
+    if (context->deadline() == std::chrono::system_clock::time_point::max()) {
+      context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    }
+    return stub_->CreatePaymentServiceSession(context, request, response);
+  }
+
+  grpc::Status CreateForDefinition(const std::string& id, CreateSession* response,
+                                   grpc::ClientContext* context = nullptr) {
+    grpc::ClientContext local;
+    if (context == nullptr) context = &local;
+    if (context->deadline() == std::chrono::system_clock::time_point::max()) {
+      context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    }
+    CreatePaymentServiceDefinitionSessionRequest request;
+    request.set_payment_service_definition_id(id);
+    return stub_->CreatePaymentServiceDefinitionSession(context, request, response);
+  }
+
+  int64_t UpstreamRequests() {
+    auto stats = upstream_->Stats();
+    EXPECT_TRUE(stats.ok()) << stats.status();
+    return stats.ok() ? stats->requests : -1;
+  }
+
+  std::unique_ptr<StubUpstream> upstream_;
+  std::unique_ptr<GatewayProcess> gateway_;
+  std::unique_ptr<gr4vy::sessions::v1::SessionService::Stub> stub_;
+};
+
+TEST_F(GatewayTest, CreatesASessionAndSendsTheRightRequest) {
+  StartGateway();
+  ASSERT_TRUE(upstream_->Script(R"([{"status":201,"json":{"type":"payment-service-session",
+      "status":"succeeded","code":null,"status_code":201,"response_body":{"sessionId":"12345","n":[1,2.5]}}}])")
+                  .ok());
+  CreatePaymentServiceSessionRequest request;
+  request.set_payment_service_id(kPaymentServiceId);
+  (*request.mutable_request_body()->mutable_fields())["amount"].set_number_value(1299);
+  grpc::ClientContext context;
+  context.AddMetadata("x-request-id", "caller-request-1");
+  CreateSession response;
+  grpc::Status status = CreateForService(&context, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.type(), "payment-service-session");
+  EXPECT_EQ(response.status(), gr4vy::sessions::v1::CREATE_SESSION_STATUS_SUCCEEDED);
+  EXPECT_FALSE(response.has_code());
+  EXPECT_EQ(response.status_code(), 201);
+  EXPECT_EQ(response.response_body().fields().at("sessionId").string_value(), "12345");
+  EXPECT_EQ(Metadata(context.GetServerInitialMetadata(), "x-request-id"), "caller-request-1");
+  EXPECT_EQ(Metadata(context.GetServerTrailingMetadata(), "x-gateway-attempts"), "1");
+
+  auto seen = upstream_->WaitForRequests(1, absl::Seconds(5));
+  ASSERT_TRUE(seen.ok()) << seen.status();
+  const auto& r = (*seen)[0];
+  EXPECT_EQ(r.method, "POST");
+  EXPECT_EQ(r.path, absl::StrCat("/payment-services/", kPaymentServiceId, "/sessions"));
+  EXPECT_EQ(r.body, R"({"amount":1299})");
+  EXPECT_EQ(r.Header("content-type"), "application/json");
+  EXPECT_EQ(r.Header("accept"), "application/json");
+  EXPECT_EQ(r.Header("authorization"), absl::StrCat("Bearer ", kToken));
+  EXPECT_EQ(r.Header("x-gr4vy-merchant-account-id"), "flag-merchant");
+  EXPECT_EQ(r.Header("x-request-id"), "caller-request-1");
+  EXPECT_THAT(r.Header("user-agent"), StartsWith("session-gateway/"));
+  // One log line per call, without the token or the body.
+  std::string log = gateway_->Stderr();
+  EXPECT_THAT(log, HasSubstr("request_id=caller-request-1 upstream_status=201 grpc_code=OK attempts=1"));
+  EXPECT_THAT(log, ::testing::Not(HasSubstr(kToken)));
+}
+
+TEST_F(GatewayTest, GeneratesARequestIdAndAbsentBodyIsEmptyObject) {
+  StartGateway();
+  grpc::ClientContext context;
+  CreateSession response;
+  ASSERT_TRUE(CreateForDefinition("mock-card", &response, &context).ok());
+  std::string id = Metadata(context.GetServerInitialMetadata(), "x-request-id");
+  EXPECT_EQ(id.size(), 36u) << id;
+  auto seen = upstream_->WaitForRequests(1, absl::Seconds(5));
+  ASSERT_TRUE(seen.ok());
+  EXPECT_EQ((*seen)[0].path, "/payment-service-definitions/mock-card/sessions");
+  EXPECT_EQ((*seen)[0].body, "{}");
+  EXPECT_EQ((*seen)[0].Header("x-request-id"), id);
+}
+
+TEST_F(GatewayTest, MerchantAccountAndCredentialsPrecedence) {
+  StartGateway();
+  // Request field beats metadata beats flag.
+  CreatePaymentServiceSessionRequest request;
+  request.set_payment_service_id(kPaymentServiceId);
+  request.set_merchant_account_id("field-merchant");
+  grpc::ClientContext c1;
+  c1.AddMetadata("x-gr4vy-merchant-account-id", "meta-merchant");
+  c1.AddMetadata("authorization", "Bearer caller-token");
+  CreateSession response;
+  ASSERT_TRUE(CreateForService(&c1, request, &response).ok());
+  request.clear_merchant_account_id();
+  grpc::ClientContext c2;
+  c2.AddMetadata("x-gr4vy-merchant-account-id", "meta-merchant");
+  ASSERT_TRUE(CreateForService(&c2, request, &response).ok());
+  auto seen = upstream_->WaitForRequests(2, absl::Seconds(5));
+  ASSERT_TRUE(seen.ok());
+  EXPECT_EQ((*seen)[0].Header("x-gr4vy-merchant-account-id"), "field-merchant");
+  EXPECT_EQ((*seen)[0].Header("authorization"), "Bearer caller-token");
+  EXPECT_EQ((*seen)[1].Header("x-gr4vy-merchant-account-id"), "meta-merchant");
+  EXPECT_EQ((*seen)[1].Header("authorization"), absl::StrCat("Bearer ", kToken));
+}
+
+TEST_F(GatewayTest, RejectsHostileInputWithoutCallingUpstream) {
+  StartGateway();
+  for (const std::string& id : {std::string("../buyers"), std::string("a/b"), std::string("%2F"),
+                                std::string("x?y"), std::string("x#y"), std::string("x\r\ny"),
+                                std::string("")}) {
+    CreateSession response;
+    grpc::Status status = CreateForDefinition(id, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << id;
+    EXPECT_THAT(status.error_message(), StartsWith("$.payment_service_definition_id: ")) << id;
+    google::rpc::Status rpc;
+    ASSERT_TRUE(rpc.ParseFromString(status.error_details()));
+    google::rpc::BadRequest bad_request;
+    ASSERT_TRUE(rpc.details(0).UnpackTo(&bad_request));
+    EXPECT_EQ(bad_request.field_violations(0).field(), "$.payment_service_definition_id");
+  }
+  CreatePaymentServiceSessionRequest request;
+  request.set_payment_service_id("not-a-uuid");
+  grpc::ClientContext c1;
+  CreateSession response;
+  EXPECT_EQ(CreateForService(&c1, request, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  request.set_payment_service_id(kPaymentServiceId);
+  grpc::ClientContext c2;
+  c2.AddMetadata("x-gr4vy-merchant-account-id", "bad value with spaces");
+  EXPECT_EQ(CreateForService(&c2, request, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(UpstreamRequests(), 0);
+}
+
+TEST_F(GatewayTest, MapsEveryHttpErrorStatusAndKeepsTheApiError) {
+  StartGateway();
+  const std::pair<int, grpc::StatusCode> table[] = {
+      {400, grpc::StatusCode::INVALID_ARGUMENT},   {401, grpc::StatusCode::UNAUTHENTICATED},
+      {403, grpc::StatusCode::PERMISSION_DENIED},  {404, grpc::StatusCode::NOT_FOUND},
+      {405, grpc::StatusCode::UNIMPLEMENTED},      {409, grpc::StatusCode::ABORTED},
+      {425, grpc::StatusCode::UNAVAILABLE},        {429, grpc::StatusCode::RESOURCE_EXHAUSTED},
+      {500, grpc::StatusCode::INTERNAL},           {501, grpc::StatusCode::UNIMPLEMENTED},
+      {502, grpc::StatusCode::UNAVAILABLE},        {503, grpc::StatusCode::UNAVAILABLE},
+      {504, grpc::StatusCode::DEADLINE_EXCEEDED},  {418, grpc::StatusCode::FAILED_PRECONDITION},
+      {507, grpc::StatusCode::UNKNOWN},
+  };
+  for (const auto& [http, code] : table) {
+    ASSERT_TRUE(upstream_->Script(absl::StrCat(
+        R"([{"status":)", http, R"(,"json":{"type":"error","code":"code_)", http,
+        R"(","status":)", http, R"(,"message":"message )", http,
+        R"(","details":[{"location":"body","pointer":"/x","message":"bad x","type":"value_error"}]}}])")).ok());
+    CreateSession response;
+    grpc::Status status = CreateForDefinition("mock-card", &response);
+    EXPECT_EQ(status.error_code(), code) << http;
+    EXPECT_EQ(status.error_message(), absl::StrCat("message ", http));
+    UpstreamError error = DetailOf(status);
+    EXPECT_EQ(error.http_status(), http);
+    EXPECT_EQ(error.code(), absl::StrCat("code_", http));
+    ASSERT_EQ(error.details_size(), 1);
+    EXPECT_EQ(error.details(0).fields().at("pointer").string_value(), "/x");
+    EXPECT_EQ(error.attempts(), 1);
+  }
+}
+
+TEST_F(GatewayTest, ValidationErrorShapeIsCarried) {
+  StartGateway();
+  ASSERT_TRUE(upstream_->Script(R"([{"status":422,"json":{"detail":[{"loc":["body","x"],"msg":"field required","type":"value_error.missing"}]}}])").ok());
+  CreateSession response;
+  grpc::Status status = CreateForDefinition("mock-card", &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "field required");
+  EXPECT_EQ(DetailOf(status).details(0).fields().at("type").string_value(), "value_error.missing");
+}
+
+TEST_F(GatewayTest, InvalidSuccessBodyIsInternalWithThePath) {
+  StartGateway();
+  ASSERT_TRUE(upstream_->Script(R"([{"status":201,"body":"{\"status\":\"succeeded\",\"status_code\":\"201\"}"},
+                                    {"status":200,"body":"not json"},
+                                    {"status":200,"body":"{}","headers":{"content-type":"text/html"}}])").ok());
+  CreateSession response;
+  grpc::Status status = CreateForDefinition("mock-card", &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_THAT(status.error_message(), HasSubstr("$.status_code: expected an integer, got a string"));
+  status = CreateForDefinition("mock-card", &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_THAT(status.error_message(), HasSubstr("$: "));
+  status = CreateForDefinition("mock-card", &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_THAT(status.error_message(), HasSubstr("text/html"));
+}
+
+TEST_F(GatewayTest, LenientReadingOfSuccessfulResponses) {
+  StartGateway();
+  ASSERT_TRUE(upstream_->Script(R"([{"status":200,"body":"{\"type\":\"payment-service-session\",\"status\":\"pending\",\"statusCode\":200,\"extra\":1}"}])").ok());
+  CreateSession response;
+  grpc::Status status = CreateForDefinition("mock-card", &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.status(), gr4vy::sessions::v1::CREATE_SESSION_STATUS_UNSPECIFIED);
+  EXPECT_EQ(response.status_code(), 200);
+}
+
+TEST_F(GatewayTest, SlowUpstreamIsDeadlineExceededAndTheUpstreamRequestIsCancelled) {
+  StartGateway({"--upstream_timeout=300ms"});
+  ASSERT_TRUE(upstream_->Script(R"([{"action":"hang"},{"action":"hang"}])").ok());
+  CreateSession response;
+  grpc::ClientContext context;  // No caller deadline: the gateway's own applies.
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(CreateForDefinition("mock-card", &response, &context).error_code(),
+            grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  // The caller's own, shorter deadline: the gateway abandons the upstream
+  // request, which the stub sees as its connection closing.
+  grpc::ClientContext short_context;
+  short_context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
+  EXPECT_EQ(CreateForDefinition("mock-card", &response, &short_context).error_code(),
+            grpc::StatusCode::DEADLINE_EXCEEDED);
+  int64_t open = -1;
+  for (int i = 0; i < 50 && open != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto stats = upstream_->Stats();
+    ASSERT_TRUE(stats.ok());
+    open = stats->open_connections;
+  }
+  EXPECT_EQ(open, 0);
+}
+
+TEST_F(GatewayTest, ResetAndRefusedConnectionsAreUnavailable) {
+  StartGateway({"--initial_backoff=10ms"});
+  ASSERT_TRUE(upstream_->Script(R"([{"action":"reset"}])").ok());
+  CreateSession response;
+  grpc::ClientContext context;
+  grpc::Status status = CreateForDefinition("mock-card", &response, &context);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  // The request reached the upstream: a POST is not retried.
+  EXPECT_EQ(Metadata(context.GetServerTrailingMetadata(), "x-gateway-attempts"), "1");
+
+  // An upstream that refuses connections: nothing was sent, so the gateway
+  // retries up to --max_attempts.
+  int closed_port = testing::PickUnusedPort();
+  auto refused = GatewayProcess::Start({absl::StrCat("--upstream=http://127.0.0.1:", closed_port),
+                                        "--initial_backoff=10ms"});
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  auto stub = (*refused)->NewStub();
+  grpc::ClientContext c2;
+  c2.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  CreatePaymentServiceDefinitionSessionRequest request;
+  request.set_payment_service_definition_id("mock-card");
+  status = stub->CreatePaymentServiceDefinitionSession(&c2, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(Metadata(c2.GetServerTrailingMetadata(), "x-gateway-attempts"), "3");
+  EXPECT_EQ(DetailOf(status).attempts(), 3);
+}
+
+TEST_F(GatewayTest, RetriesAreOptInAndHonourRetryAfter) {
+  StartGateway();
+  ASSERT_TRUE(upstream_->Script(R"([{"status":503,"json":{"message":"busy"}}])").ok());
+  CreateSession response;
+  EXPECT_EQ(CreateForDefinition("mock-card", &response).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(UpstreamRequests(), 1);
+
+  ASSERT_TRUE(upstream_->Reset().ok());
+  auto retrying = GatewayProcess::Start({"--upstream=" + upstream_->base_url(), "--retry_on_status",
+                                         "--initial_backoff=20ms", "--max_attempts=4"});
+  ASSERT_TRUE(retrying.ok()) << retrying.status();
+  ASSERT_TRUE(upstream_->Script(R"([{"status":503,"json":{"message":"busy"}},
+      {"status":429,"json":{"message":"slow down"},"headers":{"retry-after":"1"}}])").ok());
+  auto stub = (*retrying)->NewStub();
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  CreatePaymentServiceDefinitionSessionRequest request;
+  request.set_payment_service_definition_id("mock-card");
+  auto started = std::chrono::steady_clock::now();
+  grpc::Status status = stub->CreatePaymentServiceDefinitionSession(&context, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(900));
+  EXPECT_EQ(Metadata(context.GetServerTrailingMetadata(), "x-gateway-attempts"), "3");
+  EXPECT_EQ(UpstreamRequests(), 3);
+}
+
+TEST_F(GatewayTest, SignsAFreshJwtWhenGivenAPrivateKey) {
+  const std::string dir = SESSION_GATEWAY_JWT_TESTDATA_DIR;
+  StartGateway({"--private_key_file=" + dir + "/ec_p521_private.pem"});
+  CreateSession response;
+  ASSERT_TRUE(CreateForDefinition("mock-card", &response).ok());
+  ASSERT_TRUE(CreateForDefinition("mock-card", &response).ok());
+  auto seen = upstream_->WaitForRequests(2, absl::Seconds(5));
+  ASSERT_TRUE(seen.ok());
+  std::string public_key = ReadFile(dir + "/ec_p521_public.pem");
+  std::vector<std::string> tokens;
+  for (const auto& request : *seen) {
+    std::string authorization = request.Header("authorization");
+    ASSERT_THAT(authorization, StartsWith("Bearer "));
+    tokens.push_back(authorization.substr(7));
+    absl::StatusOr<std::string> claims = upstream::VerifyEs512Jwt(tokens.back(), public_key);
+    ASSERT_TRUE(claims.ok()) << claims.status();
+    EXPECT_THAT(*claims, HasSubstr("\"scopes\":["));
+    EXPECT_THAT(*claims, HasSubstr("\"jti\":"));
+  }
+  EXPECT_NE(tokens[0], tokens[1]);  // Fresh per request.
+}
+
+TEST_F(GatewayTest, BufCurlListsDescribesAndCallsThroughReflection) {
+  const std::string buf = SESSION_GATEWAY_BUF;
+  if (buf.empty()) GTEST_SKIP() << "buf not configured (scripts/test.sh sets it)";
+  StartGateway();
+  auto run = [&](const std::string& args) {
+    std::string out = absl::StrCat(::testing::TempDir(), "/buf_curl_", getpid(), ".out");
+    std::string command = absl::StrCat(buf, " curl --http2-prior-knowledge --protocol grpc ", args,
+                                       " > ", out, " 2>&1");
+    int rc = std::system(command.c_str());
+    return std::make_pair(rc, ReadFile(out));
+  };
+  const std::string url = "http://" + gateway_->address();
+  auto [rc, listed] = run(url + " --list-methods");
+  EXPECT_EQ(rc, 0) << listed;
+  for (const char* method : {"gr4vy.sessions.v1.SessionService/CreatePaymentServiceSession",
+                             "gr4vy.sessions.v1.SessionService/CreatePaymentServiceDefinitionSession",
+                             "grpc.health.v1.Health/Check"}) {
+    EXPECT_THAT(listed, HasSubstr(method));
+  }
+  auto [rc2, called] = run(absl::StrCat(
+      "-d '{\"payment_service_definition_id\":\"mock-card\",\"request_body\":{\"a\":1}}' ", url,
+      "/gr4vy.sessions.v1.SessionService/CreatePaymentServiceDefinitionSession"));
+  EXPECT_EQ(rc2, 0) << called;
+  EXPECT_THAT(called, HasSubstr("\"sessionId\": \"stub-1\""));
+  auto [rc3, health] = run(url + "/grpc.health.v1.Health/Check");
+  EXPECT_EQ(rc3, 0) << health;
+  EXPECT_THAT(health, HasSubstr("SERVING"));
+  auto [rc4, rejected] = run(absl::StrCat("-d '{\"payment_service_definition_id\":\"../x\"}' ", url,
+                                          "/gr4vy.sessions.v1.SessionService/CreatePaymentServiceDefinitionSession"));
+  EXPECT_NE(rc4, 0);
+  EXPECT_THAT(rejected, HasSubstr("invalid_argument"));
+}
+
+TEST_F(GatewayTest, SigtermLetsCallsInFlightFinish) {
+  StartGateway({"--shutdown_grace=5s"});
+  ASSERT_TRUE(upstream_->Script(R"([{"delay_ms":800}])").ok());
+  auto in_flight = std::async(std::launch::async, [&] {
+    CreateSession response;
+    return CreateForDefinition("mock-card", &response);
+  });
+  ASSERT_TRUE(upstream_->WaitForRequests(1, absl::Seconds(5)).ok());
+  ASSERT_TRUE(gateway_->process().Signal(SIGTERM).ok());
+  grpc::Status status = in_flight.get();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  auto exit = gateway_->process().Wait(absl::Seconds(10));
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  EXPECT_TRUE(exit->ExitedWith(0)) << exit->ToString();
+}
+
+}  // namespace
+}  // namespace session_gateway
