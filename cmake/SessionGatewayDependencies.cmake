@@ -72,3 +72,7 @@ if(NOT TARGET re2::re2)
   add_library(re2::re2 INTERFACE IMPORTED)
   target_link_libraries(re2::re2 INTERFACE PkgConfig::RE2)
 endif()
+
+# cpp-httplib (the sandbox's HTTP server). Debian builds it as a library
+# whose header layout depends on the CPPHTTPLIB_* macros in its .pc file.
+pkg_check_modules(SESSION_GATEWAY_HTTPLIB REQUIRED IMPORTED_TARGET GLOBAL cpp-httplib)

@@ -11,12 +11,14 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcurl4-openssl-dev libssl-dev openssl libcpp-httplib-dev rapidjson-dev libsimdjson-dev
   golang-github-gogo-googleapis-dev grpc-proto
-  nodejs npm
 )
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
+# Node.js may come from elsewhere than Debian (it does on our CI image);
+# only a machine without npm at all gets Debian's.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}"
   sudo_cmd=()

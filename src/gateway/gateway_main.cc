@@ -15,12 +15,14 @@
 #include "absl/time/time.h"
 #include "common/command_line.h"
 #include "gateway/gateway_server.h"
+#include "sandbox/sandbox_server.h"
 #include "upstream/jwt_signer.h"
 #include "upstream/token_source.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "host:port to serve gRPC on (port 0: any free port).");
 ABSL_FLAG(std::string, upstream, "",
-          "Base URL of the REST API (http or https), e.g. https://api.sandbox.acme.gr4vy.app.");
+          "Base URL of the REST API (http or https), e.g. https://api.sandbox.acme.gr4vy.app. "
+          "Empty (and no --instance_id): use the built-in sandbox upstream.");
 ABSL_FLAG(std::string, instance_id, "",
           "Gr4vy instance id; with --environment, sets --upstream to the instance's API.");
 ABSL_FLAG(std::string, environment, "sandbox", "sandbox or production, used with --instance_id.");
@@ -102,7 +104,7 @@ std::string UpstreamBase() {
     upstream = environment == "sandbox" ? absl::StrCat("https://api.sandbox.", instance, ".gr4vy.app")
                                         : absl::StrCat("https://api.", instance, ".gr4vy.app");
   }
-  if (upstream.empty()) UsageError("--upstream (or --instance_id) is required");
+  if (upstream.empty()) return upstream;  // The built-in sandbox.
   if (!absl::StartsWith(upstream, "http://") && !absl::StartsWith(upstream, "https://")) {
     UsageError("--upstream must be an http:// or https:// URL");
   }
@@ -188,6 +190,24 @@ int main(int argc, char** argv) {
   if (options.http.max_connections < 1) UsageError("--max_upstream_connections must be positive");
   if (options.shutdown_grace < absl::ZeroDuration()) UsageError("--shutdown_grace must not be negative");
 
+  // No upstream given: run the sandbox in-process on a loopback port, so
+  // the gateway still goes through its real HTTP client.
+  std::unique_ptr<session_gateway::sandbox::SandboxServer> sandbox;
+  if (fw.upstream_base.empty()) {
+    auto started = session_gateway::sandbox::SandboxServer::Start({});
+    if (!started.ok()) {
+      std::fprintf(stderr, "session-gateway: %s\n", std::string(started.status().message()).c_str());
+      return 1;
+    }
+    sandbox = *std::move(started);
+    fw.upstream_base = sandbox->base_url();
+    std::fprintf(stderr,
+                 "session-gateway: no --upstream given: using the built-in SANDBOX upstream at %s.\n"
+                 "session-gateway: SANDBOX MODE: no real payment service is called. Definition ids\n"
+                 "session-gateway: sandbox-fail-<status>, sandbox-slow-<N>ms, sandbox-failed-session and\n"
+                 "session-gateway: sandbox-invalid-json rehearse failures.\n",
+                 fw.upstream_base.c_str());
+  }
   auto server = session_gateway::gateway::GatewayServer::Start(options, Credentials());
   if (!server.ok()) {
     std::fprintf(stderr, "session-gateway: %s\n", std::string(server.status().message()).c_str());

@@ -1,0 +1,62 @@
+// session-sandbox: the built-in stand-in for the Gr4vy REST session API as
+// a process of its own (session-gateway also runs it in-process when given
+// no --upstream). See sandbox_server.h for the triggers.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/numbers.h"
+#include "common/command_line.h"
+#include "sandbox/sandbox_server.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:8080", "host:port to serve HTTP on (port 0: any free port).");
+ABSL_FLAG(int, threads, 128, "Worker threads, which bound the connections served at once.");
+
+int main(int argc, char** argv) {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  session_gateway::CommandLine spec;
+  spec.program = "session-sandbox";
+  spec.summary =
+      "Usage: session-sandbox [--listen=127.0.0.1:8080]\n\n"
+      "A stand-in for the Gr4vy REST session API; no real payment service is called.\n"
+      "POST /payment-services/{uuid}/sessions and\n"
+      "POST /payment-service-definitions/{slug}/sessions answer a CreateSession.\n"
+      "Definition ids that rehearse failures: sandbox-fail-<status> (e.g. sandbox-fail-503),\n"
+      "sandbox-slow-<N>ms, sandbox-failed-session, sandbox-invalid-json.";
+  spec.flags = {{"listen", "SESSION_SANDBOX_LISTEN"}, {"threads", "SESSION_SANDBOX_THREADS"}};
+  session_gateway::ParseCommandLineOrExit(argc, argv, spec);
+
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  size_t colon = listen.rfind(':');
+  session_gateway::sandbox::SandboxOptions options;
+  if (colon == std::string::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &options.port) ||
+      options.port < 0 || options.port > 65535) {
+    std::fprintf(stderr, "session-sandbox: --listen must be host:port, got \"%s\"\n", listen.c_str());
+    return 2;
+  }
+  options.host = listen.substr(0, colon);
+  if (options.host.size() > 2 && options.host.front() == '[') options.host = options.host.substr(1, options.host.size() - 2);
+  options.threads = absl::GetFlag(FLAGS_threads);
+  if (options.threads < 1) {
+    std::fprintf(stderr, "session-sandbox: --threads must be positive\n");
+    return 2;
+  }
+  auto sandbox = session_gateway::sandbox::SandboxServer::Start(options);
+  if (!sandbox.ok()) {
+    std::fprintf(stderr, "session-sandbox: %s\n", std::string(sandbox.status().message()).c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "session-sandbox: a stand-in for the REST API; no real payment service is called\n");
+  std::printf("listening on %s:%d\n", options.host.c_str(), (*sandbox)->port());
+  std::fflush(stdout);
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  return 0;
+}
