@@ -1,6 +1,8 @@
 // End-to-end: the real session-gateway binary, a real gRPC client, and the
 // stub upstream as a separate HTTP server process on 127.0.0.1.
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
@@ -428,6 +430,80 @@ TEST_F(GatewayTest, SigtermLetsCallsInFlightFinish) {
   auto exit = gateway_->process().Wait(absl::Seconds(10));
   ASSERT_TRUE(exit.ok()) << exit.status();
   EXPECT_TRUE(exit->ExitedWith(0)) << exit->ToString();
+}
+
+TEST(GatewaySandboxTest, WithoutUpstreamItServesTheBuiltInSandbox) {
+  auto gateway = GatewayProcess::Start({});
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  auto stub = (*gateway)->NewStub();
+  auto call = [&](const std::string& id, CreateSession* response) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    CreatePaymentServiceDefinitionSessionRequest request;
+    request.set_payment_service_definition_id(id);
+    (*request.mutable_request_body()->mutable_fields())["amount"].set_number_value(1299);
+    return stub->CreatePaymentServiceDefinitionSession(&context, request, response);
+  };
+  CreateSession response;
+  grpc::Status status = call("mock-card", &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.status(), gr4vy::sessions::v1::CREATE_SESSION_STATUS_SUCCEEDED);
+  EXPECT_THAT(response.response_body().fields().at("sessionId").string_value(), StartsWith("sbx_"));
+  EXPECT_EQ(response.response_body().fields().at("request").struct_value().fields().at("amount").number_value(),
+            1299);
+  EXPECT_THAT((*gateway)->Stderr(), HasSubstr("no real payment service is called"));
+
+  status = call("sandbox-fail-503", &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(DetailOf(status).http_status(), 503);
+  status = call("sandbox-fail-404", &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  status = call("sandbox-failed-session", &response);
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(response.status(), gr4vy::sessions::v1::CREATE_SESSION_STATUS_FAILED);
+  EXPECT_EQ(response.code(), "UNKNOWN_ERROR");
+  EXPECT_EQ(call("sandbox-invalid-json", &response).error_code(), grpc::StatusCode::INTERNAL);
+}
+
+// --help, --version and bad flags, for every binary users run.
+TEST(BinaryUsabilityTest, HelpVersionAndBadFlags) {
+  struct Binary {
+    std::string path;
+    std::vector<std::string> flags;
+  };
+  const std::vector<Binary> binaries = {
+      {SESSION_GATEWAY_PATH, {"--listen", "--upstream", "--upstream_timeout", "--max_request_bytes",
+                              "--retry_on_status", "--private_key_file", "--merchant_account_id",
+                              "SESSION_GATEWAY_UPSTREAM"}},
+      {SESSION_SANDBOX_PATH, {"--listen", "--threads"}},
+      {SESSION_CONVERT_PATH, {"--message", "--from", "--to", "--strict"}},
+  };
+  auto run = [](const std::string& command) {
+    std::string out = absl::StrCat(::testing::TempDir(), "/usability_", getpid(), ".out");
+    int rc = std::system((command + " > " + out + " 2>&1 < /dev/null").c_str());
+    return std::make_pair(WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, ReadFile(out));
+  };
+  for (const Binary& binary : binaries) {
+    auto [help_rc, help] = run(binary.path + " --help");
+    EXPECT_EQ(help_rc, 0) << binary.path;
+    for (const std::string& flag : binary.flags) EXPECT_THAT(help, HasSubstr(flag)) << binary.path;
+    EXPECT_THAT(help, HasSubstr("default: ")) << binary.path;
+    auto [version_rc, version] = run(binary.path + " --version");
+    EXPECT_EQ(version_rc, 0);
+    EXPECT_THAT(version, HasSubstr("0.1.0"));
+    auto [unknown_rc, unknown] = run(binary.path + " --no_such_flag=1");
+    EXPECT_EQ(unknown_rc, 2) << binary.path;
+    EXPECT_THAT(unknown, HasSubstr("--no_such_flag"));
+  }
+  auto [bad_rc, bad] = run(std::string(SESSION_GATEWAY_PATH) + " --upstream_timeout=soon");
+  EXPECT_EQ(bad_rc, 2);
+  EXPECT_THAT(bad, HasSubstr("--upstream_timeout"));
+  auto [bad_url_rc, bad_url] = run(std::string(SESSION_GATEWAY_PATH) + " --upstream=ftp://x");
+  EXPECT_EQ(bad_url_rc, 2);
+  EXPECT_THAT(bad_url, HasSubstr("--upstream"));
+  auto [env_rc, env] = run("SESSION_GATEWAY_MAX_ATTEMPTS=zero " + std::string(SESSION_GATEWAY_PATH));
+  EXPECT_EQ(env_rc, 2);
+  EXPECT_THAT(env, HasSubstr("SESSION_GATEWAY_MAX_ATTEMPTS"));
 }
 
 }  // namespace

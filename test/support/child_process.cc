@@ -64,8 +64,7 @@ ExecPlan MakePlan(const ChildProcessOptions& options) {
   plan.argv_storage.push_back(options.path);
   plan.argv_storage.insert(plan.argv_storage.end(), options.args.begin(),
                            options.args.end());
-  for (char** entry = environ; entry != nullptr && *entry != nullptr;
-       ++entry) {
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
     absl::string_view var(*entry);
     absl::string_view name = var.substr(0, var.find('='));
     bool overridden =
@@ -88,9 +87,8 @@ void CloseDescriptorsFrom(int first, int keep, int max_fd) {
 #ifdef SYS_close_range
   // One syscall when the kernel has it (5.9+); the loop is the fallback.
   bool closed =
-      (keep <= first ||
-       syscall(SYS_close_range, static_cast<unsigned>(first),
-               static_cast<unsigned>(keep - 1), 0) == 0) &&
+      (keep <= first || syscall(SYS_close_range, static_cast<unsigned>(first),
+                                static_cast<unsigned>(keep - 1), 0) == 0) &&
       syscall(SYS_close_range, static_cast<unsigned>(std::max(first, keep + 1)),
               ~0U, 0) == 0;
   if (closed) return;
@@ -115,7 +113,8 @@ void CloseDescriptorsFrom(int first, int keep, int max_fd) {
   memset(&default_action, 0, sizeof(default_action));
   default_action.sa_handler = SIG_DFL;
   for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &default_action, nullptr);
+    if (sig != SIGKILL && sig != SIGSTOP)
+      sigaction(sig, &default_action, nullptr);
   }
   sigset_t none;
   sigemptyset(&none);
@@ -176,20 +175,23 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
       std::string pattern = absl::StrCat(TempDir(), "/", BaseName(options.path),
                                          ".stderr.XXXXXX");
       stderr_file.reset(mkostemp(&pattern[0], O_CLOEXEC));
-      if (!stderr_file.valid()) return ErrnoError(absl::StrCat("mkostemp ", pattern));
+      if (!stderr_file.valid())
+        return ErrnoError(absl::StrCat("mkostemp ", pattern));
       stderr_path = pattern;
     } else {
       stderr_path = options.stderr_file;
       stderr_file.reset(open(stderr_path.c_str(),
                              O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-      if (!stderr_file.valid()) return ErrnoError(absl::StrCat("open ", stderr_path));
+      if (!stderr_file.valid())
+        return ErrnoError(absl::StrCat("open ", stderr_path));
     }
   }
 
   ExecPlan plan = MakePlan(options);
   rlimit limit;
   int max_fd = 1024;
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 &&
+      limit.rlim_cur != RLIM_INFINITY) {
     max_fd = static_cast<int>(std::min<rlim_t>(limit.rlim_cur, 65536));
   }
   pid_t parent = getpid();
@@ -217,19 +219,24 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
     if (child_errno == ENOENT) return absl::NotFoundError(message);
     return absl::FailedPreconditionError(message);
   }
-  fcntl(stdout_read.get(), F_SETFL, fcntl(stdout_read.get(), F_GETFL) | O_NONBLOCK);
-  return std::unique_ptr<ChildProcess>(new ChildProcess(
-      pid, std::move(stdout_read), std::move(stderr_path), options.path));
+  fcntl(stdout_read.get(), F_SETFL,
+        fcntl(stdout_read.get(), F_GETFL) | O_NONBLOCK);
+  bool owns_stderr_file = !stderr_path.empty() && options.stderr_file.empty();
+  return std::unique_ptr<ChildProcess>(
+      new ChildProcess(pid, std::move(stdout_read), std::move(stderr_path),
+                       owns_stderr_file, options.path));
 }
 
 ChildProcess::~ChildProcess() {
-  if (exit_status_.has_value()) return;
-  kill(pid_, SIGKILL);
-  // SIGKILL cannot be caught, so this wait is short; a child stuck in an
-  // uninterruptible sleep would be a kernel problem, not a test one.
-  int wait_status;
-  while (waitpid(pid_, &wait_status, 0) < 0 && errno == EINTR) {
+  if (!exit_status_.has_value()) {
+    kill(pid_, SIGKILL);
+    // SIGKILL cannot be caught, so this wait is short; a child stuck in an
+    // uninterruptible sleep would be a kernel problem, not a test one.
+    int wait_status;
+    while (waitpid(pid_, &wait_status, 0) < 0 && errno == EINTR) {
+    }
   }
+  if (owns_stderr_file_) unlink(stderr_path_.c_str());
 }
 
 void ChildProcess::PollExit() {
@@ -285,8 +292,9 @@ absl::StatusOr<std::string> ChildProcess::ReadLineMatching(
                     std::max(deadline - absl::Now(), absl::ZeroDuration())))
           .IgnoreError();
       return absl::FailedPreconditionError(
-          absl::StrCat(path_, " closed stdout before printing a line starting "
-                              "with \"",
+          absl::StrCat(path_,
+                       " closed stdout before printing a line starting "
+                       "with \"",
                        prefix, "\"", Diagnostics()));
     }
     pollfd p = {stdout_fd_.get(), POLLIN, 0};
@@ -295,10 +303,9 @@ absl::StatusOr<std::string> ChildProcess::ReadLineMatching(
     if (ready < 0) return ErrnoError("poll");
     if (ready == 0) {
       PollExit();
-      return absl::DeadlineExceededError(
-          absl::StrCat("no line starting with \"", prefix, "\" from ", path_,
-                       " within ", absl::FormatDuration(timeout),
-                       Diagnostics()));
+      return absl::DeadlineExceededError(absl::StrCat(
+          "no line starting with \"", prefix, "\" from ", path_, " within ",
+          absl::FormatDuration(timeout), Diagnostics()));
     }
     char chunk[4096];
     ssize_t n = read(stdout_fd_.get(), chunk, sizeof(chunk));
@@ -314,9 +321,8 @@ absl::StatusOr<std::string> ChildProcess::ReadLineMatching(
 
 absl::Status ChildProcess::Signal(int signal_number) {
   if (exit_status_.has_value()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("process ", pid_, " already reaped: ",
-                     exit_status_->ToString()));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "process ", pid_, " already reaped: ", exit_status_->ToString()));
   }
   if (kill(pid_, signal_number) != 0) return ErrnoError("kill");
   return absl::OkStatus();
@@ -364,8 +370,8 @@ std::string ChildProcess::ReadStderr(size_t max_bytes) const {
   if (!in) return "";
   in.seekg(0, std::ios::end);
   std::streamoff size = in.tellg();
-  std::streamoff start =
-      std::max<std::streamoff>(0, size - static_cast<std::streamoff>(max_bytes));
+  std::streamoff start = std::max<std::streamoff>(
+      0, size - static_cast<std::streamoff>(max_bytes));
   in.seekg(start);
   return std::string(std::istreambuf_iterator<char>(in),
                      std::istreambuf_iterator<char>());

@@ -79,9 +79,10 @@ struct ChildProcessOptions {
     kCaptureToFile,  // Written to stderr_file, readable later.
   };
   Stderr stderr_mode = Stderr::kInherit;
-  // With kCaptureToFile: the file to (over)write. Empty picks a fresh file
-  // under $TEST_TMPDIR or /tmp. The file is kept after the child ends so
-  // that its content can still be inspected.
+  // With kCaptureToFile: the file to (over)write, kept afterwards. Empty
+  // picks a fresh file under $TEST_TMPDIR or /tmp, readable for as long as
+  // the ChildProcess lives and deleted with it, so that test runs do not
+  // litter /tmp.
   std::string stderr_file;
 
   // Kill the child with SIGKILL when the *thread* that started it exits.
@@ -107,7 +108,8 @@ class ChildProcess {
   static absl::StatusOr<std::unique_ptr<ChildProcess>> Start(
       const ChildProcessOptions& options);
 
-  // Kills the child with SIGKILL and reaps it if it is still running.
+  // Kills the child with SIGKILL and reaps it if it is still running;
+  // deletes a stderr file it picked itself.
   ~ChildProcess();
 
   ChildProcess(const ChildProcess&) = delete;
@@ -152,10 +154,11 @@ class ChildProcess {
 
  private:
   ChildProcess(pid_t pid, UniqueFd stdout_fd, std::string stderr_path,
-               std::string path)
+               bool owns_stderr_file, std::string path)
       : pid_(pid),
         stdout_fd_(std::move(stdout_fd)),
         stderr_path_(std::move(stderr_path)),
+        owns_stderr_file_(owns_stderr_file),
         path_(std::move(path)) {}
 
   // Reaps the child if it has ended, without blocking.
@@ -167,6 +170,7 @@ class ChildProcess {
   pid_t pid_;
   UniqueFd stdout_fd_;
   std::string stderr_path_;
+  bool owns_stderr_file_;
   std::string path_;
   std::string stdout_buffer_;  // Read, but not yet a complete line.
   bool stdout_eof_ = false;

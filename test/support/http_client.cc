@@ -24,7 +24,8 @@ bool HasField(const HttpHeaders& headers, absl::string_view name) {
 }
 
 absl::Status Annotate(const absl::Status& status, absl::string_view context) {
-  return absl::Status(status.code(), absl::StrCat(context, ": ", status.message()));
+  return absl::Status(status.code(),
+                      absl::StrCat(context, ": ", status.message()));
 }
 
 }  // namespace
@@ -46,8 +47,8 @@ std::string FormatRequest(absl::string_view method, absl::string_view target,
   for (const auto& field : headers) {
     absl::StrAppend(&out, field.first, ": ", field.second, "\r\n");
   }
-  bool body_expected = !body.empty() || method == "POST" || method == "PUT" ||
-                       method == "PATCH";
+  bool body_expected =
+      !body.empty() || method == "POST" || method == "PUT" || method == "PATCH";
   if (body_expected && !HasField(headers, "content-length") &&
       !HasField(headers, "transfer-encoding")) {
     absl::StrAppend(&out, "Content-Length: ", body.size(), "\r\n");
@@ -108,8 +109,7 @@ absl::StatusOr<HttpResponse> HttpConnection::ReadResponse(
       absl::Status status = ReadMore(deadline, &eof);
       if (!status.ok()) {
         return Annotate(status, absl::StrCat("reading the response head (",
-                                             buffer_.size(),
-                                             " bytes so far)"));
+                                             buffer_.size(), " bytes so far)"));
       }
       if (eof && buffer_.empty()) {
         return absl::UnavailableError(
@@ -147,9 +147,9 @@ absl::StatusOr<HttpResponse> HttpConnection::ReadResponse(
       bool eof;
       absl::Status status = ReadMore(deadline, &eof);
       if (!status.ok()) {
-        return Annotate(status, absl::StrCat("reading the response body (",
-                                             decoder.decoded_bytes(),
-                                             " bytes so far)"));
+        return Annotate(
+            status, absl::StrCat("reading the response body (",
+                                 decoder.decoded_bytes(), " bytes so far)"));
       }
       if (eof) {
         absl::Status finished = decoder.FinishAtEof();

@@ -117,9 +117,9 @@ absl::StatusOr<BodyFraming> FramingFromFields(const HttpHead& head) {
     // Chunked must come last; other codings around it would need
     // decompression, which nothing in these tests uses.
     if (codings.size() != 1 || codings[0] != "chunked") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unsupported Transfer-Encoding \"", head.Get("transfer-encoding"),
-          "\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unsupported Transfer-Encoding \"",
+                       head.Get("transfer-encoding"), "\""));
     }
     framing.kind = BodyFraming::Kind::kChunked;
     return framing;
@@ -234,32 +234,58 @@ bool HasToken(absl::string_view list, absl::string_view token) {
 
 const char* ReasonPhrase(int status) {
   switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Unknown";
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Content Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 422:
+      return "Unprocessable Content";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Unknown";
   }
 }
 
@@ -329,8 +355,8 @@ absl::StatusOr<size_t> BodyDecoder::Feed(absl::string_view input,
         pos += take;
         remaining_ -= take;
         if (remaining_ == 0) {
-          state_ = state_ == State::kLength ? State::kDone
-                                            : State::kChunkDataEnd;
+          state_ =
+              state_ == State::kLength ? State::kDone : State::kChunkDataEnd;
         }
         break;
       }
@@ -368,7 +394,8 @@ absl::StatusOr<size_t> BodyDecoder::Feed(absl::string_view input,
         } else if (input[pos] == '\r') {
           if (pos + 1 >= input.size()) return pos;
           if (input[pos + 1] != '\n') {
-            return absl::InvalidArgumentError("chunk data not followed by CRLF");
+            return absl::InvalidArgumentError(
+                "chunk data not followed by CRLF");
           }
           pos += 2;
         } else {
@@ -406,9 +433,9 @@ absl::Status BodyDecoder::FinishAtEof() {
     return absl::OkStatus();
   }
   if (framing_.kind == BodyFraming::Kind::kLength) {
-    return absl::DataLossError(
-        absl::StrCat("connection closed after ", decoded_, " of ",
-                     framing_.length, " body bytes"));
+    return absl::DataLossError(absl::StrCat("connection closed after ",
+                                            decoded_, " of ", framing_.length,
+                                            " body bytes"));
   }
   return absl::DataLossError(absl::StrCat(
       "connection closed inside a chunked body after ", decoded_, " bytes"));

@@ -80,14 +80,12 @@ absl::StatusOr<UniqueFd> ListenLoopback(int port, int* bound_port) {
   int one = 1;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   sockaddr_in addr = LoopbackAddress(port);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) !=
-      0) {
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     return ErrnoStatus(absl::StrCat("bind 127.0.0.1:", port), errno);
   }
   if (::listen(fd.get(), 128) != 0) return ErrnoStatus("listen", errno);
   socklen_t len = sizeof(addr);
-  if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) !=
-      0) {
+  if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
     return ErrnoStatus("getsockname", errno);
   }
   *bound_port = ntohs(addr.sin_port);
@@ -105,8 +103,7 @@ absl::StatusOr<UniqueFd> ConnectLoopback(int port, absl::Time deadline) {
   }
   // Non-blocking only while connecting, so the deadline bounds the
   // handshake; afterwards every read and write is gated by poll().
-  UniqueFd fd(
-      ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.valid()) return ErrnoStatus("socket", errno);
   DisableNagle(fd.get());
   sockaddr_in addr = LoopbackAddress(port);
@@ -138,7 +135,8 @@ absl::Status SendAll(int fd, absl::string_view data, absl::Time deadline) {
   while (!data.empty()) {
     // MSG_DONTWAIT after poll() keeps a full send buffer from blocking past
     // the deadline even on a blocking socket.
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t n =
+        ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
       data.remove_prefix(static_cast<size_t>(n));
       continue;

@@ -14,7 +14,8 @@ namespace testing {
 namespace {
 
 constexpr absl::string_view kHugePrefix =
-    R"({"type":"payment-service-session","status":"succeeded","response_body":{"pad":")";
+    R"({"type":"payment-service-session","status":"succeeded",)"
+    R"("response_body":{"pad":")";
 constexpr absl::string_view kHugeSuffix = R"("}})";
 
 // Caps that keep a scripting mistake from wedging a test for minutes or
@@ -49,8 +50,9 @@ bool IsHeaderName(absl::string_view s) {
 }
 
 bool IsHeaderValue(absl::string_view s) {
-  return std::none_of(s.begin(), s.end(),
-                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+  return std::none_of(s.begin(), s.end(), [](char c) {
+    return c == '\r' || c == '\n' || c == '\0';
+  });
 }
 
 absl::string_view View(const rapidjson::Value& v) {
@@ -60,8 +62,8 @@ absl::string_view View(const rapidjson::Value& v) {
 absl::Status ReadInt(const rapidjson::Value& value, absl::string_view where,
                      int64_t min, int64_t max, int64_t* out) {
   if (!value.IsInt64() || value.GetInt64() < min || value.GetInt64() > max) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        where, ": expected an integer from ", min, " to ", max));
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": expected an integer from ", min, " to ", max));
   }
   *out = value.GetInt64();
   return absl::OkStatus();
@@ -133,9 +135,10 @@ absl::Status ParseStep(const rapidjson::Value& object, absl::string_view where,
         }
       }
       if (found == nullptr) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            field, ": expected one of respond, reset, close, hang, "
-                   "headers_then_stall, drip, truncate, huge, raw"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(field,
+                         ": expected one of respond, reset, close, hang, "
+                         "headers_then_stall, drip, truncate, huge, raw"));
       }
       step->action = found->action;
     } else {
@@ -168,10 +171,10 @@ absl::StatusOr<std::vector<StubStep>> ParseStubScript(absl::string_view json) {
   rapidjson::Document document;
   document.Parse(json.data(), json.size());
   if (document.HasParseError()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "script is not valid JSON: ",
-        rapidjson::GetParseError_En(document.GetParseError()), " at offset ",
-        document.GetErrorOffset()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("script is not valid JSON: ",
+                     rapidjson::GetParseError_En(document.GetParseError()),
+                     " at offset ", document.GetErrorOffset()));
   }
   if (!document.IsArray()) {
     return absl::InvalidArgumentError("script must be a JSON array of steps");

@@ -49,10 +49,10 @@ std::string ErrorJson(absl::string_view message) {
 // A complete response for the control endpoints and protocol errors.
 std::string SimpleResponse(int status, absl::string_view body, bool close,
                            absl::string_view extra_fields = "") {
-  return absl::StrCat("HTTP/1.1 ", status, " ", ReasonPhrase(status),
-                      "\r\nContent-Type: application/json\r\nContent-Length: ",
-                      body.size(), "\r\n", extra_fields,
-                      close ? "Connection: close\r\n" : "", "\r\n", body);
+  return absl::StrCat(
+      "HTTP/1.1 ", status, " ", ReasonPhrase(status),
+      "\r\nContent-Type: application/json\r\nContent-Length: ", body.size(),
+      "\r\n", extra_fields, close ? "Connection: close\r\n" : "", "\r\n", body);
 }
 
 // Closing with unread input makes the kernel send RST, which can destroy
@@ -112,8 +112,7 @@ std::string ScriptedHead(const StubStep& step, const HttpHead& request,
 
 }  // namespace
 
-StubServer::StubServer(const StubServerOptions& options)
-    : options_(options) {}
+StubServer::StubServer(const StubServerOptions& options) : options_(options) {}
 
 absl::Status StubServer::Listen(int port) {
   absl::StatusOr<UniqueFd> listener = ListenLoopback(port, &port_);
@@ -167,10 +166,9 @@ void StubServer::ServeConnection(Connection* connection) {
   for (;;) {
     Request request;
     if (ReadRequest(connection, &request) != ReadResult::kRequest) break;
-    bool keep_open =
-        absl::StartsWith(request.head.target, kControlPrefix)
-            ? HandleControl(connection, request)
-            : HandleScripted(connection, request);
+    bool keep_open = absl::StartsWith(request.head.target, kControlPrefix)
+                         ? HandleControl(connection, request)
+                         : HandleScripted(connection, request);
     if (!keep_open) break;
   }
   if (connection->id != 0) {
@@ -231,7 +229,8 @@ StubServer::ReadResult StubServer::ReadRequest(Connection* connection,
   BodyDecoder decoder(*framing, options_.max_request_body_bytes);
   // curl sends "Expect: 100-continue" before large bodies and would wait a
   // second for this go-ahead before sending anyway.
-  if (!decoder.done() && HasToken(request->head.Get("expect"), "100-continue")) {
+  if (!decoder.done() &&
+      HasToken(request->head.Get("expect"), "100-continue")) {
     SendForever(fd, "HTTP/1.1 100 Continue\r\n\r\n").IgnoreError();
   }
   for (;;) {
@@ -246,8 +245,7 @@ StubServer::ReadResult StubServer::ReadRequest(Connection* connection,
   }
 }
 
-bool StubServer::HandleControl(Connection* connection,
-                               const Request& request) {
+bool StubServer::HandleControl(Connection* connection, const Request& request) {
   const HttpHead& head = request.head;
   bool keep_alive = head.KeepAlive();
   absl::string_view path = head.target;
@@ -269,8 +267,7 @@ bool StubServer::HandleControl(Connection* connection,
         absl::MutexLock lock(&mu_);
         if (queue_.size() + steps->size() > options_.max_queued_steps) {
           status = 400;
-          body = ErrorJson(absl::StrCat("more than ",
-                                        options_.max_queued_steps,
+          body = ErrorJson(absl::StrCat("more than ", options_.max_queued_steps,
                                         " steps queued"));
         } else {
           for (StubStep& step : *steps) queue_.push_back(std::move(step));
@@ -411,8 +408,8 @@ bool StubServer::Perform(Connection* connection, const Request& request,
       return false;
     }
     case StubStep::Action::kHuge: {
-      if (!SendForever(fd, ScriptedHead(step, head, step.size_bytes,
-                                        &close_after))
+      if (!SendForever(fd,
+                       ScriptedHead(step, head, step.size_bytes, &close_after))
                .ok()) {
         return false;
       }
@@ -476,8 +473,9 @@ std::string StubServer::RequestsJson() {
     // way RFC 9110 lets a recipient combine them.
     std::vector<std::pair<std::string, std::string>> merged;
     for (const auto& field : record.headers) {
-      auto it = std::find_if(merged.begin(), merged.end(),
-                             [&](const auto& m) { return m.first == field.first; });
+      auto it = std::find_if(merged.begin(), merged.end(), [&](const auto& m) {
+        return m.first == field.first;
+      });
       if (it == merged.end()) {
         merged.push_back(field);
       } else {

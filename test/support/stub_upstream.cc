@@ -28,9 +28,9 @@ absl::StatusOr<rapidjson::Document> ParseJson(absl::string_view json,
   rapidjson::Document document;
   document.Parse(json.data(), json.size());
   if (document.HasParseError()) {
-    return absl::InternalError(absl::StrCat(
-        "stub_upstream sent invalid JSON for ", what, ": ",
-        rapidjson::GetParseError_En(document.GetParseError())));
+    return absl::InternalError(
+        absl::StrCat("stub_upstream sent invalid JSON for ", what, ": ",
+                     rapidjson::GetParseError_En(document.GetParseError())));
   }
   return document;
 }
@@ -84,9 +84,8 @@ absl::StatusOr<std::unique_ptr<StubUpstream>> StubUpstream::Start(
       !absl::SimpleAtoi(absl::string_view(*ready).substr(kReadyAddress.size()),
                         &port) ||
       port <= 0 || port > 65535) {
-    return absl::InternalError(
-        absl::StrCat("unexpected ready line from stub_upstream: \"", *ready,
-                     "\""));
+    return absl::InternalError(absl::StrCat(
+        "unexpected ready line from stub_upstream: \"", *ready, "\""));
   }
   return std::unique_ptr<StubUpstream>(
       new StubUpstream(std::move(*process), port, options.control_timeout));
@@ -109,9 +108,9 @@ absl::StatusOr<std::string> StubUpstream::Control(absl::string_view method,
                                      response.status().message()));
   }
   if (response->status == 200) return std::move(response->body);
-  std::string message = absl::StrCat("stub_upstream ", method, " ", path,
-                                     " answered ", response->status, ": ",
-                                     response->body);
+  std::string message =
+      absl::StrCat("stub_upstream ", method, " ", path, " answered ",
+                   response->status, ": ", response->body);
   if (response->status == 400) return absl::InvalidArgumentError(message);
   return absl::InternalError(message);
 }

@@ -50,7 +50,7 @@
 //                          request)}.
 //   POST /__stub/reset     Clears the queue, the records and the counters.
 //   GET  /__stub/stats     {"connections": distinct connections that
-//                          carried requests, "requests": requests answered
+//                          carried requests, "requests": requests received
 //                          (both since start/reset), "open_connections":
 //                          those connections still open now,
 //                          "pending_steps": queue length,

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <memory>
@@ -323,11 +324,10 @@ TEST_F(StubUpstreamTest, HangOutlastsAClientTimeoutUntilTheClientCloses) {
   std::unique_ptr<HttpConnection> connection = Connect();
   ASSERT_NE(connection, nullptr);
   absl::Time start = absl::Now();
-  absl::StatusOr<HttpResponse> response = connection->RoundTrip(
-      "POST", "/x", "{}", {}, absl::Milliseconds(300));
+  absl::StatusOr<HttpResponse> response =
+      connection->RoundTrip("POST", "/x", "{}", {}, absl::Milliseconds(300));
   absl::Duration elapsed = absl::Now() - start;
-  EXPECT_TRUE(absl::IsDeadlineExceeded(response.status()))
-      << response.status();
+  EXPECT_TRUE(absl::IsDeadlineExceeded(response.status())) << response.status();
   EXPECT_GE(elapsed, absl::Milliseconds(295));
   EXPECT_LT(elapsed, absl::Seconds(3));
   EXPECT_EQ(connection->bytes_received(), 0u);
@@ -343,10 +343,9 @@ TEST_F(StubUpstreamTest, HeadersThenStallSendsOnlyTheHead) {
   Script(R"([{"action": "headers_then_stall", "body": "0123456789"}])");
   std::unique_ptr<HttpConnection> connection = Connect();
   ASSERT_NE(connection, nullptr);
-  absl::StatusOr<HttpResponse> response = connection->RoundTrip(
-      "POST", "/x", "{}", {}, absl::Milliseconds(300));
-  EXPECT_TRUE(absl::IsDeadlineExceeded(response.status()))
-      << response.status();
+  absl::StatusOr<HttpResponse> response =
+      connection->RoundTrip("POST", "/x", "{}", {}, absl::Milliseconds(300));
+  EXPECT_TRUE(absl::IsDeadlineExceeded(response.status())) << response.status();
   EXPECT_THAT(std::string(response.status().message()),
               HasSubstr("reading the response body (0 bytes so far)"));
   std::string head =
@@ -406,8 +405,8 @@ TEST_F(StubUpstreamTest, DripSendsOneBytePerInterval) {
 TEST_F(StubUpstreamTest, HugeDeliversExactlyTheRequestedSizeOfValidJson) {
   constexpr size_t kSize = size_t{1} << 20;
   Script(absl::StrCat(R"([{"action": "huge", "size_bytes": )", kSize, "}]"));
-  absl::StatusOr<HttpResponse> response = HttpFetch(
-      stub_->port(), "POST", "/huge", "{}", {}, absl::Seconds(8));
+  absl::StatusOr<HttpResponse> response =
+      HttpFetch(stub_->port(), "POST", "/huge", "{}", {}, absl::Seconds(8));
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->status, 201);
   EXPECT_EQ(response->Header("content-length"), absl::StrCat(kSize));
@@ -681,19 +680,25 @@ TEST(ChildProcessTest, TerminateEscalatesToSigkill) {
 
 TEST(ChildProcessTest, DestructorKillsAndReapsARunningChild) {
   pid_t pid;
+  std::string stderr_path;
   {
     ChildProcessOptions options;
     options.path = "/bin/sh";
     options.args = {"-c", "exec sleep 30"};
+    options.stderr_mode = ChildProcessOptions::Stderr::kCaptureToFile;
     absl::StatusOr<std::unique_ptr<ChildProcess>> child =
         ChildProcess::Start(options);
     ASSERT_TRUE(child.ok()) << child.status();
     pid = (*child)->pid();
+    stderr_path = (*child)->stderr_path();
     ASSERT_EQ(::kill(pid, 0), 0);
+    ASSERT_EQ(::access(stderr_path.c_str(), F_OK), 0);
   }
   // Reaped, not a zombie: the pid no longer exists at all.
   EXPECT_EQ(::kill(pid, 0), -1);
   EXPECT_EQ(errno, ESRCH);
+  // The stderr file it picked itself went with it.
+  EXPECT_NE(::access(stderr_path.c_str(), F_OK), 0);
 }
 
 TEST(ChildProcessTest, StartFailsForAMissingProgram) {
