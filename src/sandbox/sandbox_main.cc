@@ -13,6 +13,8 @@
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:8080", "host:port to serve HTTP on (port 0: any free port).");
 ABSL_FLAG(int, threads, 128, "Worker threads, which bound the connections served at once.");
+ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate chain: serve https.");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key for --tls_cert_file.");
 
 int main(int argc, char** argv) {
   sigset_t stop_signals;
@@ -30,7 +32,10 @@ int main(int argc, char** argv) {
       "POST /payment-service-definitions/{slug}/sessions answer a CreateSession.\n"
       "Definition ids that rehearse failures: sandbox-fail-<status> (e.g. sandbox-fail-503),\n"
       "sandbox-slow-<N>ms, sandbox-failed-session, sandbox-invalid-json.";
-  spec.flags = {{"listen", "SESSION_SANDBOX_LISTEN"}, {"threads", "SESSION_SANDBOX_THREADS"}};
+  spec.flags = {{"listen", "SESSION_SANDBOX_LISTEN"},
+                {"threads", "SESSION_SANDBOX_THREADS"},
+                {"tls_cert_file", "SESSION_SANDBOX_TLS_CERT_FILE"},
+                {"tls_key_file", "SESSION_SANDBOX_TLS_KEY_FILE"}};
   session_gateway::ParseCommandLineOrExit(argc, argv, spec);
 
   const std::string listen = absl::GetFlag(FLAGS_listen);
@@ -44,6 +49,8 @@ int main(int argc, char** argv) {
   options.host = listen.substr(0, colon);
   if (options.host.size() > 2 && options.host.front() == '[') options.host = options.host.substr(1, options.host.size() - 2);
   options.threads = absl::GetFlag(FLAGS_threads);
+  options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
   if (options.threads < 1) {
     std::fprintf(stderr, "session-sandbox: --threads must be positive\n");
     return 2;

@@ -155,7 +155,20 @@ void HandleSession(const httplib::Request& req, httplib::Response& res, absl::st
 
 absl::StatusOr<std::unique_ptr<SandboxServer>> SandboxServer::Start(const SandboxOptions& options) {
   auto sandbox = std::unique_ptr<SandboxServer>(new SandboxServer());
-  sandbox->server_ = std::make_unique<httplib::Server>();
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("sandbox: TLS needs both a certificate and a key");
+  }
+  if (!options.tls_cert_file.empty()) {
+    auto tls = std::make_unique<httplib::SSLServer>(options.tls_cert_file.c_str(),
+                                                    options.tls_key_file.c_str());
+    if (!tls->is_valid()) {
+      return absl::InvalidArgumentError("sandbox: cannot load the TLS certificate or key");
+    }
+    sandbox->server_ = std::move(tls);
+    sandbox->scheme_ = "https";
+  } else {
+    sandbox->server_ = std::make_unique<httplib::Server>();
+  }
   httplib::Server& server = *sandbox->server_;
   const int threads = std::max(1, options.threads);
   server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
@@ -218,7 +231,7 @@ SandboxServer::~SandboxServer() {
 }
 
 std::string SandboxServer::base_url() const {
-  return absl::StrCat("http://", host_.find(':') != std::string::npos ? "[" + host_ + "]" : host_, ":", port_);
+  return absl::StrCat(scheme_, "://", host_.find(':') != std::string::npos ? "[" + host_ + "]" : host_, ":", port_);
 }
 
 }  // namespace sandbox

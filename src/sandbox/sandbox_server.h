@@ -41,6 +41,10 @@ struct SandboxOptions {
   // for its whole life, so this bounds the connections served at once: keep
   // it above the gateway's --max_upstream_connections.
   int threads = 128;
+  // Serve https with this PEM certificate chain and key when both are set
+  // (to rehearse an https upstream, e.g. with a private CA).
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 class SandboxServer {
@@ -52,7 +56,7 @@ class SandboxServer {
   ~SandboxServer();
 
   int port() const { return port_; }
-  // "http://host:port", with no trailing slash.
+  // "http://host:port" (or https), with no trailing slash.
   std::string base_url() const;
 
  private:
@@ -61,6 +65,7 @@ class SandboxServer {
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   std::string host_;
+  std::string scheme_ = "http";
   int port_ = 0;
 };
 

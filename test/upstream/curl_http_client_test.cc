@@ -98,6 +98,12 @@ class LoopbackServer {
     // listening socket just raises the backlog.
     if (listen_socket_ >= 0) listen(listen_socket_, SOMAXCONN);
     thread_ = std::thread([this] { server_->listen_after_bind(); });
+    // stop() is a no-op until the listening thread has marked the server
+    // running; stopping before that would leave it listening forever.
+    const absl::Time end = absl::Now() + kPatience;
+    while (!server_->is_running() && absl::Now() < end) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
   }
 
   LoopbackServer(const LoopbackServer&) = delete;
