@@ -166,7 +166,8 @@ void ForwardCall::StartLocked() {
   context_.AddInitialMetadata(kRequestIdHeader, request_id_);
 
   FieldViolation violation;
-  absl::StatusOr<UpstreamRequestParts> parts = route_.Build(request_, &violation);
+  absl::StatusOr<UpstreamRequestParts> parts =
+      route_.Build(request_, &violation, forwarder_.options_.max_json_depth);
   if (!parts.ok()) return FinishLocked(InvalidRequestStatus(parts.status().message(), violation));
 
   const ForwarderOptions& options = forwarder_.options_;
@@ -307,6 +308,7 @@ grpc::Status ForwardCall::SuccessStatus(const upstream::HttpResponse& response) 
     }
   }
   convert::ParseOptions lenient;  // Responses are read as the SDKs read them.
+  lenient.max_depth = forwarder_.options_.max_json_depth;
   absl::Status parsed = convert::RestJsonToMessage(response.body, response_, lenient);
   if (!parsed.ok()) {
     return SimpleStatus(grpc::StatusCode::INTERNAL,

@@ -45,6 +45,8 @@ struct ForwarderOptions {
   std::map<std::string, std::string> default_headers;
   // Sent as User-Agent, e.g. "session-gateway/0.1.0".
   std::string user_agent;
+  // Deepest JSON nesting accepted in request bodies and upstream responses.
+  int max_json_depth = 100;
   // Write one line per call to stderr.
   bool log_calls = true;
 };

@@ -44,6 +44,8 @@ ABSL_FLAG(absl::Duration, initial_backoff, absl::Milliseconds(500), "Backoff bef
 ABSL_FLAG(double, backoff_multiplier, 1.5, "Growth factor of the backoff.");
 ABSL_FLAG(absl::Duration, max_backoff, absl::Seconds(10), "Longest backoff between attempts.");
 ABSL_FLAG(int, max_request_bytes, 4 << 20, "Largest gRPC request accepted, in bytes.");
+ABSL_FLAG(int, max_json_depth, 100,
+          "Deepest JSON nesting accepted in request bodies and upstream responses.");
 ABSL_FLAG(int64_t, max_response_bytes, int64_t{16} << 20, "Largest upstream response accepted, in bytes.");
 ABSL_FLAG(std::string, upstream_ca_file, "", "Extra PEM CA bundle trusted for an https upstream.");
 ABSL_FLAG(int, max_upstream_connections, 64, "Most upstream connections open at once.");
@@ -82,6 +84,7 @@ CommandLine Spec() {
        {"listen", "upstream", "instance_id", "environment", "private_key_file", "bearer_token_file",
         "jwt_scopes", "jwt_lifetime", "merchant_account_id", "upstream_timeout", "retry_on_status",
         "max_attempts", "initial_backoff", "backoff_multiplier", "max_backoff", "max_request_bytes",
+        "max_json_depth",
         "max_response_bytes", "upstream_ca_file", "max_upstream_connections", "shutdown_grace",
         "tls_cert_file", "tls_key_file", "log_calls"}) {
     spec.flags.push_back({name, absl::StrCat("SESSION_GATEWAY_", absl::AsciiStrToUpper(name))});
@@ -167,6 +170,8 @@ int main(int argc, char** argv) {
   fw.upstream_timeout = absl::GetFlag(FLAGS_upstream_timeout);
   fw.user_agent = absl::StrCat("session-gateway/", session_gateway::ProjectVersion());
   fw.log_calls = absl::GetFlag(FLAGS_log_calls);
+  fw.max_json_depth = absl::GetFlag(FLAGS_max_json_depth);
+  if (fw.max_json_depth < 2 || fw.max_json_depth > 1000) UsageError("--max_json_depth must be 2 to 1000");
   if (!absl::GetFlag(FLAGS_merchant_account_id).empty()) {
     fw.default_headers["x-gr4vy-merchant-account-id"] = absl::GetFlag(FLAGS_merchant_account_id);
   }

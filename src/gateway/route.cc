@@ -165,8 +165,8 @@ absl::Status Route::CheckValue(const Binding& binding, absl::string_view value,
   return absl::InvalidArgumentError(absl::StrCat(path, ": ", reason));
 }
 
-absl::StatusOr<UpstreamRequestParts> Route::Build(const Message& request,
-                                                   FieldViolation* violation) const {
+absl::StatusOr<UpstreamRequestParts> Route::Build(const Message& request, FieldViolation* violation,
+                                                   int max_json_depth) const {
   const google::protobuf::Reflection* reflection = request.GetReflection();
   UpstreamRequestParts parts;
   parts.method = http_method_;
@@ -192,10 +192,12 @@ absl::StatusOr<UpstreamRequestParts> Route::Build(const Message& request,
     } else {
       const Message& body = reflection->GetMessage(request, body_field_);
       absl::Status s;
+      convert::PrintOptions print;
+      print.max_depth = max_json_depth;
       if (const auto* as_struct = dynamic_cast<const google::protobuf::Struct*>(&body)) {
-        s = convert::StructToJson(*as_struct, &parts.body);
+        s = convert::StructToJson(*as_struct, &parts.body, print);
       } else {
-        s = convert::MessageToRestJson(body, &parts.body);
+        s = convert::MessageToRestJson(body, &parts.body, print);
       }
       if (!s.ok()) {
         // The printer's path is relative to the body: anchor it.

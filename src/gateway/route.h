@@ -60,8 +60,10 @@ class Route {
   // Validates `request` (of the method's input type) and builds the
   // upstream request. On a bad value returns kInvalidArgument whose message
   // names the JSON path, and fills `*violation` if non-null.
+  // The body is printed with at most `max_json_depth` levels of nesting.
   absl::StatusOr<UpstreamRequestParts> Build(const google::protobuf::Message& request,
-                                             FieldViolation* violation = nullptr) const;
+                                             FieldViolation* violation = nullptr,
+                                             int max_json_depth = 100) const;
 
   // Checks a header value that did not come from a request field (caller
   // metadata, a flag default) against the pattern of the field bound to

@@ -147,6 +147,45 @@ TEST_F(UpstreamFaultTest, HugeBodyIsBoundedAndMemoryStaysSmall) {
   EXPECT_LT(peak, 64 * 1024) << "peak RSS " << peak << " KiB";
 }
 
+TEST(LimitsTest, RequestSizeAndJsonDepthAreEnforced) {
+  auto upstream = StubUpstream::Start();
+  ASSERT_TRUE(upstream.ok());
+  auto gateway = GatewayProcess::Start({"--upstream=" + (*upstream)->base_url(), "--max_request_bytes=2048",
+                                        "--max_json_depth=10"});
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  auto stub = (*gateway)->NewStub();
+  auto call = [&](const google::protobuf::Struct& body) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    CreatePaymentServiceDefinitionSessionRequest request;
+    request.set_payment_service_definition_id("mock-card");
+    *request.mutable_request_body() = body;
+    CreateSession response;
+    return stub->CreatePaymentServiceDefinitionSession(&context, request, &response);
+  };
+  google::protobuf::Struct big;
+  (*big.mutable_fields())["pad"].set_string_value(std::string(4096, 'x'));
+  EXPECT_EQ(call(big).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+
+  google::protobuf::Struct deep;
+  google::protobuf::Struct* level = &deep;
+  for (int i = 0; i < 12; ++i) level = (*level->mutable_fields())["d"].mutable_struct_value();
+  grpc::Status status = call(deep);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("$.request_body.d.d"));
+  auto stats = (*upstream)->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->requests, 0);
+
+  std::string nested = "1";
+  for (int i = 0; i < 12; ++i) nested = "[" + nested + "]";
+  ASSERT_TRUE((*upstream)->Script(absl::StrCat(R"([{"status":201,"body":"{\"status\":\"succeeded\",\"response_body\":{\"a\":)",
+                                                nested, R"(}}"}])")).ok());
+  status = call(google::protobuf::Struct());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_THAT(status.error_message(), HasSubstr("deeper than the limit of 10"));
+}
+
 TEST(UpstreamDownTest, IsUnavailableThenRecoversWhenItComesBack) {
   int port = testing::PickUnusedPort();
   auto gateway = GatewayProcess::Start({absl::StrCat("--upstream=http://127.0.0.1:", port),

@@ -19,11 +19,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -34,8 +37,6 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -54,6 +55,32 @@ using ::testing::UnorderedElementsAreArray;
 // Longest any single wait in these tests may take before it counts as a
 // hang; every test is meant to finish far sooner.
 constexpr absl::Duration kPatience = absl::Seconds(8);
+
+// A one-shot event. Plain std primitives rather than absl::Notification,
+// so ThreadSanitizer understands the synchronisation even with a Debian
+// (uninstrumented) abseil.
+class Flag {
+ public:
+  void Set() {
+    std::lock_guard<std::mutex> lock(mu_);
+    set_ = true;
+    cv_.notify_all();
+  }
+  bool IsSet() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return set_;
+  }
+  bool WaitFor(absl::Duration timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout),
+                        [this] { return set_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool set_ = false;
+};
 
 // Headers httplib adds to every request it records, or that HTTP itself
 // requires; anything else the server sees must have come from the caller.
@@ -84,8 +111,14 @@ class LoopbackServer {
     // Otherwise Nagle holds the body back until the client acknowledges
     // the headers, which delayed ACKs put off by 40 ms.
     server_->set_tcp_nodelay(true);
-    // Bounds how long stop() waits for an idle keep-alive connection.
-    server_->set_keep_alive_timeout(1);
+    // Also how long a fresh connection may wait for its first request, so
+    // not too short for a loaded machine. Tests close their clients before
+    // stopping the server, so it never delays shutdown.
+    server_->set_keep_alive_timeout(5);
+    // A TLS ClientHello sent to this plain server is read as the start of
+    // a request line; unless it happens to contain a newline, the server
+    // waits this long before giving up on it.
+    server_->set_read_timeout(1, 0);
     server_->set_socket_options([this](int sock) {
       int yes = 1;
       setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
@@ -110,7 +143,7 @@ class LoopbackServer {
   LoopbackServer& operator=(const LoopbackServer&) = delete;
 
   ~LoopbackServer() {
-    if (!release_.HasBeenNotified()) release_.Notify();
+    release_.Set();
     server_->stop();
     thread_.join();
   }
@@ -122,14 +155,14 @@ class LoopbackServer {
   }
 
   std::vector<SeenRequest> seen() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return seen_;
   }
 
   int requests() const { return requests_.load(); }
   int max_concurrency() const { return max_concurrency_.load(); }
 
-  // Waits until `n` handlers of /sleep are running.
+  // Waits until `n` handlers of /sleep are running at the same time.
   bool WaitForSleepers(int n) {
     const absl::Time end = absl::Now() + kPatience;
     while (sleepers_.load() < n) {
@@ -141,8 +174,8 @@ class LoopbackServer {
 
   // Set once /stream has started sending its body; and once a chunk write
   // failed because the client went away.
-  absl::Notification& stream_started() { return stream_started_; }
-  absl::Notification& stream_closed() { return stream_closed_; }
+  Flag& stream_started() { return stream_started_; }
+  Flag& stream_closed() { return stream_closed_; }
 
  private:
   void AddRoutes() {
@@ -154,7 +187,7 @@ class LoopbackServer {
         seen.headers.emplace_back(name, value);
       }
       {
-        absl::MutexLock lock(&mu_);
+        std::lock_guard<std::mutex> lock(mu_);
         seen_.push_back(std::move(seen));
       }
       res.status = 201;
@@ -202,12 +235,13 @@ class LoopbackServer {
       res.set_content(req.matches[1], "text/plain");
     });
 
-    // Stalls for 2 s, or until the server shuts down.
+    // Stalls for 5 s, or until the server shuts down.
     server_->Get("/sleep", [this](const httplib::Request&,
                                   httplib::Response& res) {
       Count();
       ++sleepers_;
-      release_.WaitForNotificationWithTimeout(absl::Seconds(2));
+      release_.WaitFor(absl::Seconds(5));
+      --sleepers_;
       res.set_content("late", "text/plain");
     });
 
@@ -243,11 +277,11 @@ class LoopbackServer {
       Count();
       res.set_chunked_content_provider(
           "text/plain", [this](size_t, httplib::DataSink& sink) {
-            if (!stream_started_.HasBeenNotified()) stream_started_.Notify();
+            stream_started_.Set();
             const absl::Time end = absl::Now() + absl::Seconds(5);
-            while (absl::Now() < end && !release_.HasBeenNotified()) {
+            while (absl::Now() < end && !release_.IsSet()) {
               if (!sink.write("tick\n", 5)) {
-                if (!stream_closed_.HasBeenNotified()) stream_closed_.Notify();
+                stream_closed_.Set();
                 return false;
               }
               absl::SleepFor(absl::Milliseconds(10));
@@ -265,57 +299,64 @@ class LoopbackServer {
   int port_ = -1;
   int listen_socket_ = -1;
 
-  absl::Mutex mu_;
-  std::vector<SeenRequest> seen_ ABSL_GUARDED_BY(mu_);
+  std::mutex mu_;
+  std::vector<SeenRequest> seen_;  // Guarded by mu_.
 
   std::atomic<int> requests_{0};
   std::atomic<int> sleepers_{0};
   std::atomic<int> concurrency_{0};
   std::atomic<int> max_concurrency_{0};
-  absl::Notification release_;
-  absl::Notification stream_started_;
-  absl::Notification stream_closed_;
+  Flag release_;
+  Flag stream_started_;
+  Flag stream_closed_;
 };
 
 // Collects the outcome of one exchange and checks the callback contract.
 class Catcher {
  public:
+  // The callback shares the state, so it stays safe to run even after a
+  // failed assertion has ended the test and destroyed the Catcher.
   HttpClient::Callback Callback() {
-    return [this](HttpResult result) {
-      absl::MutexLock lock(&mu_);
-      ++calls_;
-      thread_ = std::this_thread::get_id();
-      result_ = std::move(result);
+    return [state = state_](HttpResult result) {
+      std::lock_guard<std::mutex> lock(state->mu);
+      ++state->calls;
+      state->thread = std::this_thread::get_id();
+      state->result = std::move(result);
+      state->cv.notify_all();
     };
   }
 
   // The result, once the callback ran; fails the test if it does not run
   // within kPatience.
   HttpResult Wait() {
-    absl::MutexLock lock(&mu_);
-    EXPECT_TRUE(mu_.AwaitWithTimeout(absl::Condition(this, &Catcher::Called),
-                                     kPatience))
+    std::unique_lock<std::mutex> lock(state_->mu);
+    EXPECT_TRUE(state_->cv.wait_for(lock,
+                                    absl::ToChronoMilliseconds(kPatience),
+                                    [this] { return state_->calls > 0; }))
         << "callback did not run";
-    return result_;
+    return state_->result;
   }
 
   int calls() {
-    absl::MutexLock lock(&mu_);
-    return calls_;
+    std::lock_guard<std::mutex> lock(state_->mu);
+    return state_->calls;
   }
 
   std::thread::id thread() {
-    absl::MutexLock lock(&mu_);
-    return thread_;
+    std::lock_guard<std::mutex> lock(state_->mu);
+    return state_->thread;
   }
 
  private:
-  bool Called() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return calls_ > 0; }
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    int calls = 0;  // This and the rest guarded by mu.
+    std::thread::id thread;
+    HttpResult result;
+  };
 
-  absl::Mutex mu_;
-  int calls_ ABSL_GUARDED_BY(mu_) = 0;
-  std::thread::id thread_ ABSL_GUARDED_BY(mu_);
-  HttpResult result_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<State> state_ = std::make_shared<State>();
 };
 
 HttpRequest Get(std::string url) {
@@ -558,7 +599,7 @@ TEST_F(CurlHttpClientTest, SlowUpstreamExceedsDeadline) {
   EXPECT_THAT(result.status.message(), HasSubstr("did not answer within"));
   EXPECT_TRUE(result.request_sent);
   EXPECT_GE(elapsed, absl::Milliseconds(190));
-  EXPECT_LT(elapsed, absl::Seconds(1));
+  EXPECT_LT(elapsed, absl::Seconds(3));  // The handler takes 5 s.
 }
 
 TEST_F(CurlHttpClientTest, DeadlineAlreadyPassedSendsNothing) {
@@ -590,7 +631,7 @@ TEST_F(CurlHttpClientTest, DeadlineAppliesWhileQueuedForAConnection) {
   EXPECT_EQ(result.status.code(), absl::StatusCode::kDeadlineExceeded)
       << result.status;
   EXPECT_FALSE(result.request_sent);
-  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));  // The blocker: 5 s.
   client.reset();
   EXPECT_EQ(blocker.calls(), 1);
 }
@@ -632,6 +673,14 @@ TEST_F(CurlHttpClientTest, OversizedResponseIsResourceExhausted) {
     EXPECT_THAT(result.status.message(), HasSubstr("1024"));
     EXPECT_TRUE(result.response.body.empty());
   }
+
+  // HEAD announces the size of a body it does not send.
+  HttpRequest head = Get(server_->Url("/big/4096"));
+  head.method = "HEAD";
+  const HttpResult head_result = Fetch(*client, head);
+  ASSERT_TRUE(head_result.status.ok()) << head_result.status;
+  EXPECT_THAT(head_result.response.headers,
+              Contains(Pair("content-length", "4096")));
 }
 
 TEST_F(CurlHttpClientTest, CancelEndsTheExchangeAndClosesTheConnection) {
@@ -639,7 +688,7 @@ TEST_F(CurlHttpClientTest, CancelEndsTheExchangeAndClosesTheConnection) {
   const uint64_t id =
       client_->Start(Get(server_->Url("/stream")), catcher.Callback());
   ASSERT_TRUE(
-      server_->stream_started().WaitForNotificationWithTimeout(kPatience));
+      server_->stream_started().WaitFor(kPatience));
 
   client_->Cancel(id);
 
@@ -648,7 +697,7 @@ TEST_F(CurlHttpClientTest, CancelEndsTheExchangeAndClosesTheConnection) {
       << result.status;
   EXPECT_TRUE(result.request_sent);
   EXPECT_TRUE(
-      server_->stream_closed().WaitForNotificationWithTimeout(kPatience))
+      server_->stream_closed().WaitFor(kPatience))
       << "server never noticed the connection close";
   // Cancelling again, or an id never issued, is ignored.
   client_->Cancel(id);
@@ -677,9 +726,7 @@ TEST_F(CurlHttpClientTest, DestructorCancelsEverythingInFlightOnce) {
     client_->Start(Get(server_->Url("/sleep")), catchers[i].Callback());
   }
   // All at once: none waits for another's connection.
-  const absl::Time t0 = absl::Now();
   ASSERT_TRUE(server_->WaitForSleepers(kSleepers));
-  EXPECT_LT(absl::Now() - t0, absl::Seconds(1));
   // And some the loop may not even have picked up yet.
   for (int i = kSleepers; i < kSleepers + 3; ++i) {
     client_->Start(Get(server_->Url("/hello")), catchers[i].Callback());
@@ -688,8 +735,8 @@ TEST_F(CurlHttpClientTest, DestructorCancelsEverythingInFlightOnce) {
 
   client_.reset();
 
-  // Well before the 2 s the sleeping handlers would take.
-  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  // Well before the 5 s the sleeping handlers would take.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
   for (int i = 0; i < kSleepers + 3; ++i) {
     EXPECT_EQ(catchers[i].calls(), 1) << i;
   }
@@ -938,15 +985,13 @@ TEST_F(CurlHttpClientTlsTest, ConcurrentRequestsDoNotWaitForEachOther) {
   ASSERT_NE(client_, nullptr);
   constexpr int kRequests = 5;
   std::vector<Catcher> catchers(kRequests);
-  const absl::Time start = absl::Now();
   for (Catcher& catcher : catchers) {
     client_->Start(Get(server_->Url("/sleep", "https")), catcher.Callback());
   }
 
   // Waiting to learn whether the first connection multiplexes must not
-  // mean waiting for its (slow) response.
+  // mean waiting for its (slow) response: all are served at once.
   ASSERT_TRUE(server_->WaitForSleepers(kRequests));
-  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
   client_.reset();
   for (Catcher& catcher : catchers) {
     EXPECT_EQ(catcher.Wait().status.code(), absl::StatusCode::kCancelled);

@@ -14,5 +14,4 @@ find_package(OpenSSL REQUIRED)
 session_gateway_test(curl_http_client_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/curl_http_client_test.cc
   LINK session_gateway_http PkgConfig::SESSION_GATEWAY_CPP_HTTPLIB
-    OpenSSL::SSL OpenSSL::Crypto absl::strings absl::synchronization
-    absl::time Threads::Threads)
+    OpenSSL::SSL OpenSSL::Crypto absl::strings absl::time Threads::Threads)
