@@ -106,7 +106,8 @@ struct TrustSettings {
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
+  if (!in)
+    return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
   std::ostringstream contents;
   contents << in.rdbuf();
   if (in.bad()) {
@@ -197,8 +198,8 @@ absl::StatusOr<Upstream> ParseUpstream(const std::string& url) {
   const CURLUcode code = curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(),
                                       CURLU_NON_SUPPORT_SCHEME);
   if (code != CURLUE_OK) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "malformed upstream URL: ", curl_url_strerror(code)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed upstream URL: ", curl_url_strerror(code)));
   }
   CurlString scheme = GetUrlPart(parsed.get(), CURLUPART_SCHEME, 0);
   const std::string lower_scheme =
@@ -208,7 +209,8 @@ absl::StatusOr<Upstream> ParseUpstream(const std::string& url) {
         "upstream URL scheme must be http or https");
   }
   CurlString host = GetUrlPart(parsed.get(), CURLUPART_HOST, 0);
-  CurlString port = GetUrlPart(parsed.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT);
+  CurlString port =
+      GetUrlPart(parsed.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT);
   if (host == nullptr || *host == '\0' || port == nullptr) {
     return absl::InvalidArgumentError("upstream URL has no host");
   }
@@ -304,7 +306,7 @@ bool RequestMayHaveBeenSent(CURL* easy, CURLcode code) {
 
 std::string Describe(CURLcode code, const Exchange& exchange) {
   std::string text = absl::StrCat(curl_easy_strerror(code), " (curl error ",
-                                   static_cast<int>(code));
+                                  static_cast<int>(code));
   if (exchange.error[0] != '\0') {
     absl::StrAppend(&text, ": ", exchange.error);
   }
@@ -313,9 +315,9 @@ std::string Describe(CURLcode code, const Exchange& exchange) {
 }
 
 absl::Status TooLarge(const Exchange& exchange) {
-  return absl::ResourceExhaustedError(absl::StrCat(
-      "response from upstream ", exchange.address, " exceeds ",
-      exchange.max_body, " bytes (max_response_bytes)"));
+  return absl::ResourceExhaustedError(
+      absl::StrCat("response from upstream ", exchange.address, " exceeds ",
+                   exchange.max_body, " bytes (max_response_bytes)"));
 }
 
 absl::Status ErrorStatus(CURLcode code, const Exchange& exchange,
@@ -326,15 +328,15 @@ absl::Status ErrorStatus(CURLcode code, const Exchange& exchange,
       // curl reports its connect timeout the same way; it is that one if
       // the request's own deadline has not come yet.
       if (absl::Now() + absl::Milliseconds(5) < exchange.request.deadline) {
-        return absl::UnavailableError(absl::StrCat(
-            "could not connect to upstream ", where, " within ",
-            absl::FormatDuration(options.connect_timeout), ": ",
-            Describe(code, exchange)));
+        return absl::UnavailableError(
+            absl::StrCat("could not connect to upstream ", where, " within ",
+                         absl::FormatDuration(options.connect_timeout), ": ",
+                         Describe(code, exchange)));
       }
-      return absl::DeadlineExceededError(absl::StrCat(
-          "upstream ", where, " did not answer within ",
-          absl::FormatDuration(
-              absl::Trunc(exchange.budget, absl::Milliseconds(1)))));
+      return absl::DeadlineExceededError(
+          absl::StrCat("upstream ", where, " did not answer within ",
+                       absl::FormatDuration(absl::Trunc(
+                           exchange.budget, absl::Milliseconds(1)))));
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     case CURLE_SSL_INVALIDCERTSTATUS:
@@ -349,35 +351,35 @@ absl::Status ErrorStatus(CURLcode code, const Exchange& exchange,
       return TooLarge(exchange);
     case CURLE_WRITE_ERROR:
       if (exchange.body_too_large) return TooLarge(exchange);
-      return absl::InternalError(absl::StrCat(
-          "exchange with upstream ", where, " failed: ",
-          Describe(code, exchange)));
+      return absl::InternalError(
+          absl::StrCat("exchange with upstream ", where,
+                       " failed: ", Describe(code, exchange)));
     case CURLE_URL_MALFORMAT:
       return absl::InvalidArgumentError(
           absl::StrCat("malformed upstream URL: ", Describe(code, exchange)));
     case CURLE_SSL_CACERT_BADFILE:
-      return absl::FailedPreconditionError(absl::StrCat(
-          "cannot load CA certificates to verify upstream ", where, ": ",
-          Describe(code, exchange)));
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot load CA certificates to verify upstream ", where,
+                       ": ", Describe(code, exchange)));
     case CURLE_OUT_OF_MEMORY:
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "exchange with upstream ", where, " failed: ",
-          Describe(code, exchange)));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("exchange with upstream ", where,
+                       " failed: ", Describe(code, exchange)));
     case CURLE_FAILED_INIT:
     case CURLE_NOT_BUILT_IN:
     case CURLE_BAD_FUNCTION_ARGUMENT:
     case CURLE_UNKNOWN_OPTION:
     case CURLE_ABORTED_BY_CALLBACK:
-      return absl::InternalError(absl::StrCat(
-          "exchange with upstream ", where, " failed: ",
-          Describe(code, exchange)));
+      return absl::InternalError(
+          absl::StrCat("exchange with upstream ", where,
+                       " failed: ", Describe(code, exchange)));
     default:
       // Refused or reset connections, empty or truncated replies, send and
       // receive errors, HTTP/2 protocol errors: the upstream or the path to
       // it is at fault, and another attempt may well succeed.
-      return absl::UnavailableError(absl::StrCat(
-          "exchange with upstream ", where, " failed: ",
-          Describe(code, exchange)));
+      return absl::UnavailableError(
+          absl::StrCat("exchange with upstream ", where,
+                       " failed: ", Describe(code, exchange)));
   }
 }
 
@@ -407,8 +409,10 @@ absl::Status BuildHeaderList(Exchange& exchange, bool sends_body) {
     lines.push_back("Content-Type:");
   }
   for (const std::string& line : lines) {
-    curl_slist* appended = curl_slist_append(exchange.header_list, line.c_str());
-    if (appended == nullptr) return absl::ResourceExhaustedError("out of memory");
+    curl_slist* appended =
+        curl_slist_append(exchange.header_list, line.c_str());
+    if (appended == nullptr)
+      return absl::ResourceExhaustedError("out of memory");
     exchange.header_list = appended;
   }
   return absl::OkStatus();
@@ -536,7 +540,8 @@ class CurlHttpClient::Loop {
       }
       absl::Status status = Begin(*exchange);
       if (!status.ok()) {
-        outcomes.push_back({std::move(exchange), {std::move(status), {}, false}});
+        outcomes.push_back(
+            {std::move(exchange), {std::move(status), {}, false}});
         continue;
       }
       const uint64_t id = exchange->id;
@@ -665,9 +670,9 @@ class CurlHttpClient::Loop {
     if (rc != CURLE_OK) {
       Recycle(easy);
       exchange.easy = nullptr;
-      return absl::InternalError(absl::StrCat(
-          "cannot configure request to upstream ", exchange.address, ": ",
-          curl_easy_strerror(rc)));
+      return absl::InternalError(
+          absl::StrCat("cannot configure request to upstream ",
+                       exchange.address, ": ", curl_easy_strerror(rc)));
     }
     if (curl_multi_add_handle(multi_, easy) != CURLM_OK) {
       Recycle(easy);
@@ -752,7 +757,9 @@ class CurlHttpClient::Loop {
 
   void Deliver(std::vector<Outcome>& outcomes) {
     for (Outcome& outcome : outcomes) {
-      std::move(outcome.exchange->done)(std::move(outcome.result));
+      if (outcome.exchange->done) {
+        std::move(outcome.exchange->done)(std::move(outcome.result));
+      }
       outcome.exchange.reset();
       in_flight_.fetch_sub(1, std::memory_order_relaxed);
     }
@@ -831,8 +838,8 @@ absl::StatusOr<std::unique_ptr<CurlHttpClient>> CurlHttpClient::Create(
   CURLM* multi = curl_multi_init();
   if (multi == nullptr) return absl::InternalError("curl_multi_init failed");
   const long max_connections = options.max_connections;
-  CURLMcode rc = curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-                                   max_connections);
+  CURLMcode rc =
+      curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, max_connections);
   // Keep as many idle connections cached as may be open, so a burst that
   // opened them can be followed by another that reuses them all.
   if (rc == CURLM_OK) {
@@ -843,11 +850,11 @@ absl::StatusOr<std::unique_ptr<CurlHttpClient>> CurlHttpClient::Create(
   }
   if (rc != CURLM_OK) {
     curl_multi_cleanup(multi);
-    return absl::InternalError(absl::StrCat("curl_multi_setopt failed: ",
-                                            curl_multi_strerror(rc)));
+    return absl::InternalError(
+        absl::StrCat("curl_multi_setopt failed: ", curl_multi_strerror(rc)));
   }
-  auto loop = std::make_unique<Loop>(std::move(options), *std::move(trust),
-                                     multi);
+  auto loop =
+      std::make_unique<Loop>(std::move(options), *std::move(trust), multi);
   loop->StartThread();
   return std::unique_ptr<CurlHttpClient>(new CurlHttpClient(std::move(loop)));
 }

@@ -7,7 +7,9 @@
 // alive and reused across exchanges; https upstreams that offer HTTP/2 get it,
 // with requests multiplexed over one connection. TLS certificates and host
 // names are always verified. Proxy settings in the environment are ignored
-// and redirects are returned to the caller, not followed.
+// and redirects are returned to the caller, not followed. (Resolving a host
+// name not in libcurl's 60 s DNS cache may briefly use a helper thread of
+// libcurl's threaded resolver; IP literals never do.)
 //
 // Usage:
 //

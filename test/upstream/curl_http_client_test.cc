@@ -199,27 +199,27 @@ class LoopbackServer {
     server_->Patch("/echo", echo);
     server_->Delete("/echo", echo);
 
-    server_->Get("/status/(\\d+)", [this](const httplib::Request& req,
-                                          httplib::Response& res) {
-      Count();
-      res.status = std::stoi(req.matches[1]);
-      res.set_header("X-Reply-Header", "yes");
-      res.set_header("X-Multi", "a");
-      res.set_header("X-Multi", "b");
-      res.set_content("status body", "text/plain");
-    });
+    server_->Get("/status/(\\d+)",
+                 [this](const httplib::Request& req, httplib::Response& res) {
+                   Count();
+                   res.status = std::stoi(req.matches[1]);
+                   res.set_header("X-Reply-Header", "yes");
+                   res.set_header("X-Multi", "a");
+                   res.set_header("X-Multi", "b");
+                   res.set_content("status body", "text/plain");
+                 });
 
-    server_->Get("/hello", [this](const httplib::Request&,
-                                  httplib::Response& res) {
-      Count();
-      res.set_content("hello", "text/plain");
-    });
+    server_->Get("/hello",
+                 [this](const httplib::Request&, httplib::Response& res) {
+                   Count();
+                   res.set_content("hello", "text/plain");
+                 });
 
-    server_->Get("/redirect", [this](const httplib::Request&,
-                                     httplib::Response& res) {
-      Count();
-      res.set_redirect("/hello");
-    });
+    server_->Get("/redirect",
+                 [this](const httplib::Request&, httplib::Response& res) {
+                   Count();
+                   res.set_redirect("/hello");
+                 });
 
     // Answers after a short delay, recording how many run at once.
     server_->Get("/work/(\\d+)", [this](const httplib::Request& req,
@@ -236,60 +236,60 @@ class LoopbackServer {
     });
 
     // Stalls for 5 s, or until the server shuts down.
-    server_->Get("/sleep", [this](const httplib::Request&,
-                                  httplib::Response& res) {
-      Count();
-      ++sleepers_;
-      release_.WaitFor(absl::Seconds(5));
-      --sleepers_;
-      res.set_content("late", "text/plain");
-    });
+    server_->Get("/sleep",
+                 [this](const httplib::Request&, httplib::Response& res) {
+                   Count();
+                   ++sleepers_;
+                   release_.WaitFor(absl::Seconds(5));
+                   --sleepers_;
+                   res.set_content("late", "text/plain");
+                 });
 
-    server_->Get("/big/(\\d+)", [this](const httplib::Request& req,
-                                       httplib::Response& res) {
-      Count();
-      res.set_content(std::string(std::stoul(req.matches[1]), 'x'),
-                      "application/octet-stream");
-    });
+    server_->Get("/big/(\\d+)",
+                 [this](const httplib::Request& req, httplib::Response& res) {
+                   Count();
+                   res.set_content(std::string(std::stoul(req.matches[1]), 'x'),
+                                   "application/octet-stream");
+                 });
 
     // The same without Content-Length, so the size is only known as the
     // body arrives.
-    server_->Get("/chunked/(\\d+)", [this](const httplib::Request& req,
-                                           httplib::Response& res) {
-      Count();
-      const size_t total = std::stoul(req.matches[1]);
-      res.set_chunked_content_provider(
-          "application/octet-stream",
-          [total](size_t offset, httplib::DataSink& sink) {
-            if (offset >= total) {
-              sink.done();
-              return true;
-            }
-            const std::string chunk(std::min<size_t>(1024, total - offset),
-                                    'y');
-            return sink.write(chunk.data(), chunk.size());
-          });
-    });
+    server_->Get("/chunked/(\\d+)",
+                 [this](const httplib::Request& req, httplib::Response& res) {
+                   Count();
+                   const size_t total = std::stoul(req.matches[1]);
+                   res.set_chunked_content_provider(
+                       "application/octet-stream",
+                       [total](size_t offset, httplib::DataSink& sink) {
+                         if (offset >= total) {
+                           sink.done();
+                           return true;
+                         }
+                         const std::string chunk(
+                             std::min<size_t>(1024, total - offset), 'y');
+                         return sink.write(chunk.data(), chunk.size());
+                       });
+                 });
 
     // Streams a tick every 10 ms until the client goes away (or 5 s pass).
-    server_->Get("/stream", [this](const httplib::Request&,
-                                   httplib::Response& res) {
-      Count();
-      res.set_chunked_content_provider(
-          "text/plain", [this](size_t, httplib::DataSink& sink) {
-            stream_started_.Set();
-            const absl::Time end = absl::Now() + absl::Seconds(5);
-            while (absl::Now() < end && !release_.IsSet()) {
-              if (!sink.write("tick\n", 5)) {
-                stream_closed_.Set();
-                return false;
-              }
-              absl::SleepFor(absl::Milliseconds(10));
-            }
-            sink.done();
-            return true;
-          });
-    });
+    server_->Get("/stream",
+                 [this](const httplib::Request&, httplib::Response& res) {
+                   Count();
+                   res.set_chunked_content_provider(
+                       "text/plain", [this](size_t, httplib::DataSink& sink) {
+                         stream_started_.Set();
+                         const absl::Time end = absl::Now() + absl::Seconds(5);
+                         while (absl::Now() < end && !release_.IsSet()) {
+                           if (!sink.write("tick\n", 5)) {
+                             stream_closed_.Set();
+                             return false;
+                           }
+                           absl::SleepFor(absl::Milliseconds(10));
+                         }
+                         sink.done();
+                         return true;
+                       });
+                 });
   }
 
   void Count() { ++requests_; }
@@ -330,8 +330,7 @@ class Catcher {
   // within kPatience.
   HttpResult Wait() {
     std::unique_lock<std::mutex> lock(state_->mu);
-    EXPECT_TRUE(state_->cv.wait_for(lock,
-                                    absl::ToChronoMilliseconds(kPatience),
+    EXPECT_TRUE(state_->cv.wait_for(lock, absl::ToChronoMilliseconds(kPatience),
                                     [this] { return state_->calls > 0; }))
         << "callback did not run";
     return state_->result;
@@ -422,8 +421,8 @@ class CurlHttpClientTest : public ::testing::Test {
     // A peer closing mid-write must surface as an error, not kill the test
     // process (httplib writes without MSG_NOSIGNAL).
     std::signal(SIGPIPE, SIG_IGN);
-    server_ = std::make_unique<LoopbackServer>(
-        std::make_unique<httplib::Server>());
+    server_ =
+        std::make_unique<LoopbackServer>(std::make_unique<httplib::Server>());
     client_ = MakeClient();
     ASSERT_NE(client_, nullptr);
   }
@@ -687,8 +686,7 @@ TEST_F(CurlHttpClientTest, CancelEndsTheExchangeAndClosesTheConnection) {
   Catcher catcher;
   const uint64_t id =
       client_->Start(Get(server_->Url("/stream")), catcher.Callback());
-  ASSERT_TRUE(
-      server_->stream_started().WaitFor(kPatience));
+  ASSERT_TRUE(server_->stream_started().WaitFor(kPatience));
 
   client_->Cancel(id);
 
@@ -696,8 +694,7 @@ TEST_F(CurlHttpClientTest, CancelEndsTheExchangeAndClosesTheConnection) {
   EXPECT_EQ(result.status.code(), absl::StatusCode::kCancelled)
       << result.status;
   EXPECT_TRUE(result.request_sent);
-  EXPECT_TRUE(
-      server_->stream_closed().WaitFor(kPatience))
+  EXPECT_TRUE(server_->stream_closed().WaitFor(kPatience))
       << "server never noticed the connection close";
   // Cancelling again, or an id never issued, is ignored.
   client_->Cancel(id);
@@ -758,14 +755,13 @@ TEST_F(CurlHttpClientTest, CallbacksNeverRunInsideStart) {
   for (size_t i = 0; i < requests.size(); ++i) {
     HttpClient::Callback inner = catchers[i].Callback();
     inside_start = true;
-    client_->Start(requests[i],
-                   [&, inner = std::move(inner)](HttpResult result) mutable {
-                     if (inside_start.load() ||
-                         std::this_thread::get_id() == test_thread) {
-                       ++inline_runs;
-                     }
-                     std::move(inner)(std::move(result));
-                   });
+    client_->Start(requests[i], [&, inner = std::move(inner)](
+                                    HttpResult result) mutable {
+      if (inside_start.load() || std::this_thread::get_id() == test_thread) {
+        ++inline_runs;
+      }
+      std::move(inner)(std::move(result));
+    });
     inside_start = false;
   }
   for (Catcher& catcher : catchers) catcher.Wait();
@@ -780,13 +776,12 @@ TEST_F(CurlHttpClientTest, CallbacksMayStartMoreExchanges) {
   Catcher second;
   Catcher first;
   HttpClient::Callback first_done = first.Callback();
-  client_->Start(Get(server_->Url("/hello")),
-                 [&, first_done = std::move(first_done)](
-                     HttpResult result) mutable {
-                   client_->Start(Get(server_->Url("/status/204")),
-                                  second.Callback());
-                   std::move(first_done)(std::move(result));
-                 });
+  client_->Start(
+      Get(server_->Url("/hello")),
+      [&, first_done = std::move(first_done)](HttpResult result) mutable {
+        client_->Start(Get(server_->Url("/status/204")), second.Callback());
+        std::move(first_done)(std::move(result));
+      });
   EXPECT_TRUE(first.Wait().status.ok());
   const HttpResult result = second.Wait();
   ASSERT_TRUE(result.status.ok()) << result.status;
@@ -884,8 +879,8 @@ bool MakeCertificate(const std::string& san, const std::string& name,
   EVP_PKEY* key = nullptr;
   EVP_PKEY_CTX* key_ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, nullptr);
   bool ok = key_ctx != nullptr && EVP_PKEY_keygen_init(key_ctx) > 0 &&
-            EVP_PKEY_CTX_set_ec_paramgen_curve_nid(
-                key_ctx, NID_X9_62_prime256v1) > 0 &&
+            EVP_PKEY_CTX_set_ec_paramgen_curve_nid(key_ctx,
+                                                   NID_X9_62_prime256v1) > 0 &&
             EVP_PKEY_keygen(key_ctx, &key) > 0;
   EVP_PKEY_CTX_free(key_ctx);
   X509* cert = ok ? X509_new() : nullptr;
@@ -898,14 +893,13 @@ bool MakeCertificate(const std::string& san, const std::string& name,
     X509_NAME* subject = X509_get_subject_name(cert);
     ok = X509_NAME_add_entry_by_txt(
              subject, "CN", MBSTRING_ASC,
-             reinterpret_cast<const unsigned char*>("session-gateway test"),
-             -1, -1, 0) == 1 &&
+             reinterpret_cast<const unsigned char*>("session-gateway test"), -1,
+             -1, 0) == 1 &&
          X509_set_issuer_name(cert, subject) == 1;
   }
   X509V3_CTX ext_ctx;
   X509V3_set_ctx(&ext_ctx, cert, cert, nullptr, nullptr, 0);
-  for (const auto& [nid, value] :
-       std::vector<std::pair<int, std::string>>{
+  for (const auto& [nid, value] : std::vector<std::pair<int, std::string>>{
            {NID_basic_constraints, "critical,CA:TRUE"},
            {NID_subject_alt_name, san}}) {
     if (!ok) break;
@@ -921,8 +915,8 @@ bool MakeCertificate(const std::string& san, const std::string& name,
     BIO* bio = BIO_new(BIO_s_mem());
     ok = PEM_write_bio_X509(bio, cert) == 1;
     cert_pem = DrainBio(bio);
-    ok = ok && PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0,
-                                        nullptr, nullptr) == 1;
+    ok = ok && PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr,
+                                        nullptr) == 1;
     key_pem = DrainBio(bio);
     BIO_free(bio);
   }
@@ -943,8 +937,8 @@ class CurlHttpClientTlsTest : public ::testing::Test {
   void StartServer(const std::string& san) {
     ASSERT_TRUE(MakeCertificate(
         san, absl::StrCat("curl-http-client-test-", getpid()), &cert_));
-    auto server = std::make_unique<httplib::SSLServer>(
-        cert_.cert_path.c_str(), cert_.key_path.c_str());
+    auto server = std::make_unique<httplib::SSLServer>(cert_.cert_path.c_str(),
+                                                       cert_.key_path.c_str());
     ASSERT_TRUE(server->is_valid());
     server_ = std::make_unique<LoopbackServer>(std::move(server));
   }
