@@ -1,8 +1,5 @@
 // session-gateway: serves Gr4vy's REST payment service session API over
 // gRPC. main() only turns flags into options; see gateway_server.h.
-#include <pthread.h>
-#include <signal.h>
-
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -14,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "common/command_line.h"
+#include "common/stop_signals.h"
 #include "gateway/gateway_server.h"
 #include "sandbox/sandbox_server.h"
 #include "upstream/jwt_signer.h"
@@ -146,13 +144,7 @@ std::unique_ptr<session_gateway::upstream::TokenSource> Credentials() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Block the stop signals before any thread starts, so that every thread
-  // inherits the mask and only sigwait() below sees them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  session_gateway::BlockStopSignals();
 
   session_gateway::ParseCommandLineOrExit(argc, argv, Spec());
 
@@ -222,8 +214,7 @@ int main(int argc, char** argv) {
   std::printf("listening on %s\n", (*server)->address().c_str());
   std::fflush(stdout);
 
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  int signal_number = session_gateway::WaitForStopSignal();
   std::fprintf(stderr, "session-gateway: signal %d, shutting down (grace %s)\n", signal_number,
                absl::FormatDuration(options.shutdown_grace).c_str());
   (*server)->Shutdown();

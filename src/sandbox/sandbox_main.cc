@@ -1,14 +1,12 @@
 // session-sandbox: the built-in stand-in for the Gr4vy REST session API as
 // a process of its own (session-gateway also runs it in-process when given
 // no --upstream). See sandbox_server.h for the triggers.
-#include <pthread.h>
-#include <signal.h>
-
 #include <cstdio>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/numbers.h"
 #include "common/command_line.h"
+#include "common/stop_signals.h"
 #include "sandbox/sandbox_server.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:8080", "host:port to serve HTTP on (port 0: any free port).");
@@ -17,11 +15,7 @@ ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate chain: serve https.")
 ABSL_FLAG(std::string, tls_key_file, "", "PEM private key for --tls_cert_file.");
 
 int main(int argc, char** argv) {
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  session_gateway::BlockStopSignals();
 
   session_gateway::CommandLine spec;
   spec.program = "session-sandbox";
@@ -63,7 +57,6 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "session-sandbox: a stand-in for the REST API; no real payment service is called\n");
   std::printf("listening on %s:%d\n", options.host.c_str(), (*sandbox)->port());
   std::fflush(stdout);
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  session_gateway::WaitForStopSignal();
   return 0;
 }
