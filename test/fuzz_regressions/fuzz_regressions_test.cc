@@ -76,8 +76,8 @@ TEST_P(SeedCorpus, EveryFilePassesTheTargetsCheck) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllTargets, SeedCorpus, ::testing::ValuesIn(Targets()),
-                         [](const ::testing::TestParamInfo<Target>& info) {
-                           return std::string(info.param.name);
+                         [](const ::testing::TestParamInfo<Target>& param_info) {
+                           return std::string(param_info.param.name);
                          });
 
 // The checks themselves must catch what they claim to: an input that
