@@ -500,7 +500,8 @@ void RegisterAll(const std::vector<std::unique_ptr<Corpus>>& corpora) {
 // ---------------------------------------------------------------------------
 
 struct Measurement {
-  std::vector<double> cpu_ns;  // One per repetition.
+  std::vector<double> cpu_ns;   // One per repetition.
+  std::vector<double> real_ns;  // Wall time, same runs.
   double aggregate_median_ns = -1;
   double aggregate_cv = -1;
   std::string error;
@@ -561,6 +562,7 @@ class CapturingReporter : public benchmark::ConsoleReporter {
         m.error = run.error_message;
       } else if (run.run_type == Run::RT_Iteration) {
         m.cpu_ns.push_back(run.GetAdjustedCPUTime() * NsPerUnit(run.time_unit));
+        m.real_ns.push_back(run.GetAdjustedRealTime() * NsPerUnit(run.time_unit));
       } else if (run.aggregate_name == "median") {
         m.aggregate_median_ns = run.GetAdjustedCPUTime() * NsPerUnit(run.time_unit);
       } else if (run.aggregate_name == "cv") {
@@ -708,6 +710,28 @@ std::string LoadAverage() {
   return a.empty() ? "unknown" : absl::StrCat(a, " ", b, " ", c);
 }
 
+// The 1-minute load average, or -1.
+double LoadAverage1(const std::string& load) {
+  double value = -1;
+  std::istringstream(load) >> value;
+  return value;
+}
+
+// Median over all runs of wall time / CPU time: about 1 when the benchmark
+// had a CPU to itself, higher when it waited for one.
+double MedianWallToCpu(const std::map<std::string, Measurement>& results) {
+  std::vector<double> ratios;
+  for (const auto& entry : results) {
+    const Measurement& m = entry.second;
+    for (size_t i = 0; i < m.cpu_ns.size() && i < m.real_ns.size(); ++i) {
+      if (m.cpu_ns[i] > 0) ratios.push_back(m.real_ns[i] / m.cpu_ns[i]);
+    }
+  }
+  if (ratios.empty()) return -1;
+  std::sort(ratios.begin(), ratios.end());
+  return ratios[ratios.size() / 2];
+}
+
 std::string UtcNow() {
   std::time_t now = std::time(nullptr);
   std::tm tm{};
@@ -755,6 +779,21 @@ std::string ConverterSection(const RunInfo& info, const CapturingReporter& repor
                   " MHz, CPU frequency scaling ", reporter.scaling(), "\n");
   absl::StrAppend(&md, "- Load average before / after the run: ", info.load_before, " / ",
                   info.load_after, "\n");
+  const double wall_to_cpu = MedianWallToCpu(results);
+  if (wall_to_cpu > 0) {
+    absl::StrAppend(&md, "- Median wall time / CPU time over all runs: ",
+                    absl::StrFormat("%.2f", wall_to_cpu),
+                    " (about 1.00 when the benchmark had a CPU to itself)\n");
+  }
+  const double cpus = static_cast<double>(sysconf(_SC_NPROCESSORS_ONLN));
+  if (LoadAverage1(info.load_before) >= cpus || LoadAverage1(info.load_after) >= cpus ||
+      wall_to_cpu > 1.2) {
+    absl::StrAppend(&md,
+                    "- **Warning: the machine was busy with other work during this run** "
+                    "(load average at or above the CPU count, or benchmarks waiting for a "
+                    "CPU). CPU times still include cache and memory-bandwidth contention; "
+                    "treat the numbers as indicative and rerun on an idle machine.\n");
+  }
   absl::StrAppend(&md, "- Build: compiler ", __VERSION__,
 #ifdef NDEBUG
                   ", NDEBUG defined",

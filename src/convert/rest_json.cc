@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
@@ -43,18 +44,20 @@ class WellKnownField {
  public:
   WellKnownField(Message* message, const google::protobuf::FieldDescriptor* field)
       : target_(message->GetReflection()->MutableMessage(message, field)),
-        typed_(dynamic_cast<T*>(target_)) {}
+        typed_(dynamic_cast<T*>(target_)) {
+    if (typed_ == nullptr) copy_.emplace();
+  }
   ~WellKnownField() {
-    if (typed_ == nullptr) target_->ParseFromString(copy_.SerializeAsString());
+    if (copy_.has_value()) target_->ParseFromString(copy_->SerializeAsString());
   }
   WellKnownField(const WellKnownField&) = delete;
   WellKnownField& operator=(const WellKnownField&) = delete;
-  T* get() { return typed_ != nullptr ? typed_ : &copy_; }
+  T* get() { return typed_ != nullptr ? typed_ : &*copy_; }
 
  private:
   Message* target_;
   T* typed_;
-  T copy_;
+  std::optional<T> copy_;  // Only for messages that are not generated classes.
 };
 
 template <typename T>
@@ -74,7 +77,9 @@ class MessageReader {
   bool ReadMessage(const JsonPath* path, int depth, const MessagePlan& plan, Message* message);
 
  private:
-  bool ReadField(const JsonPath* path, int depth, const FieldPlan& field, Message* message);
+  // `repeated_key`: the field was already given earlier in this object.
+  bool ReadField(const JsonPath* path, int depth, const FieldPlan& field, Message* message,
+                 bool repeated_key);
   bool ReadInteger(const JsonPath* path, const FieldPlan& field, Message* message);
   bool ReadFloating(const JsonPath* path, const FieldPlan& field, Message* message);
   bool ReadEnum(const JsonPath* path, const FieldPlan& field, Message* message);
@@ -114,14 +119,15 @@ bool MessageReader::ReadMessage(const JsonPath* path, int depth, const MessagePl
     if (seen[index] == spelling && strict()) {
       return reader_.Fail(&member, "duplicate key (strict mode)");
     }
+    const bool repeated_key = seen[index] != kUnseen;
     seen[index] = spelling;
-    if (!ReadField(&member, depth, field, message)) return false;
+    if (!ReadField(&member, depth, field, message, repeated_key)) return false;
   }
   if (!reader_.ok()) return false;
 
   const Reflection* reflection = message->GetReflection();
   for (const FieldPlan& field : plan.fields) {
-    if (!field.constant.empty()) {
+    if (!field.constant.empty() && !reflection->HasField(*message, field.field)) {
       // The resource type is implied by the schema even when the document
       // leaves it out.
       if (field.kind == Kind::kString) {
@@ -141,10 +147,11 @@ bool MessageReader::ReadMessage(const JsonPath* path, int depth, const MessagePl
 }
 
 bool MessageReader::ReadField(const JsonPath* path, int depth, const FieldPlan& field,
-                              Message* message) {
+                              Message* message, bool repeated_key) {
   const Reflection* reflection = message->GetReflection();
-  // A repeated key replaces what came before it, whatever its kind.
-  reflection->ClearField(message, field.field);
+  // A repeated key replaces what came before it, whatever its kind. (The
+  // message was cleared before parsing, so a first key needs nothing.)
+  if (repeated_key) reflection->ClearField(message, field.field);
   if (reader_.Peek() == 'n') return reader_.ReadNull(path);  // null means absent.
 
   switch (field.kind) {

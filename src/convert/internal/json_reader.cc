@@ -1,5 +1,7 @@
 #include "convert/internal/json_reader.h"
 
+#include <array>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "convert/internal/utf8.h"
@@ -10,6 +12,14 @@ namespace internal {
 namespace {
 
 bool IsWhitespace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Bytes that a string copies as they are, with no escape, control or
+// UTF-8 handling: printable ASCII but '"' and '\\'.
+constexpr auto kPlainStringByte = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0x20; c < 0x80; ++c) table[static_cast<size_t>(c)] = c != '"' && c != '\\';
+  return table;
+}();
 
 // Quotes a literal for an error message, shortening hostile ones (a number
 // may have a million digits).
@@ -159,7 +169,7 @@ bool JsonReader::ReadString(const JsonPath* path, std::string* out) {
   size_t run_start = i;
   while (true) {
     // The common case: a run of plain ASCII to copy in one go.
-    while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\') ++i;
+    while (i < n && kPlainStringByte[s[i]]) ++i;
     if (i >= n) {
       pos_ = n;
       return FailSyntax(path, "the closing quote of a string");
@@ -302,14 +312,11 @@ bool JsonReader::ReadStruct(const JsonPath* path, int depth, google::protobuf::S
     JsonPath member = JsonPath::Member(path, key);
     google::protobuf::Value* value = nullptr;
     if (out != nullptr) {
-      auto* fields = out->mutable_fields();
-      auto it = fields->find(key);
-      if (it != fields->end()) {
+      auto [it, inserted] = out->mutable_fields()->try_emplace(key);
+      value = &it->second;
+      if (!inserted) {
         if (options_.strict) return Fail(&member, "duplicate key (strict mode)");
-        value = &it->second;
         value->Clear();  // The last duplicate wins.
-      } else {
-        value = &(*fields)[key];
       }
     }
     if (!ReadValue(&member, depth + 1, value)) return false;

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "convert/internal/number_format.h"
 #include "convert/internal/utf8.h"
@@ -31,6 +32,7 @@ const char* ShortEscape(unsigned char c) {
 bool AppendJsonString(absl::string_view text, std::string* out) {
   const auto* s = reinterpret_cast<const unsigned char*>(text.data());
   const size_t n = text.size();
+  out->reserve(out->size() + n + 2);
   out->push_back('"');
   size_t run_start = 0;
   size_t i = 0;
@@ -174,11 +176,13 @@ absl::Status WriteStruct(const google::protobuf::Struct& value, const JsonPath* 
   // A Struct is a hash map: sort the keys so equal messages print equal
   // bytes.
   using Entry = google::protobuf::Map<std::string, google::protobuf::Value>::value_type;
-  std::vector<const Entry*> entries;
+  absl::InlinedVector<const Entry*, 16> entries;
   entries.reserve(value.fields().size());
   for (const Entry& entry : value.fields()) entries.push_back(&entry);
-  std::sort(entries.begin(), entries.end(),
-            [](const Entry* a, const Entry* b) { return a->first < b->first; });
+  if (entries.size() > 1) {
+    std::sort(entries.begin(), entries.end(),
+              [](const Entry* a, const Entry* b) { return a->first < b->first; });
+  }
   writer->BeginObject();
   for (const Entry* entry : entries) {
     JsonPath member = JsonPath::Member(path, entry->first);

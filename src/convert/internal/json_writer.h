@@ -57,7 +57,7 @@ class JsonWriter {
   std::string* out_;
   bool pretty_;
   // One entry per open container: whether it has members yet.
-  std::vector<bool> has_members_;
+  std::vector<char> has_members_;  // Not vector<bool>: bit twiddling is slow.
   bool after_key_ = false;
 };
 

@@ -147,6 +147,20 @@ absl::StatusOr<const MessagePlan*> BuildLocked(const Descriptor* descriptor, Pla
   return plan;
 }
 
+absl::StatusOr<const MessagePlan*> LookUpOrBuild(const Descriptor* descriptor, PlanCache& cache) {
+  {
+    absl::ReaderMutexLock lock(&cache.mutex);
+    if (auto it = cache.plans.find(descriptor); it != cache.plans.end()) {
+      return it->second.get();
+    }
+    if (auto it = cache.failures.find(descriptor); it != cache.failures.end()) {
+      return it->second;
+    }
+  }
+  absl::MutexLock lock(&cache.mutex);
+  return BuildLocked(descriptor, cache);
+}
+
 }  // namespace
 
 const std::string* FieldPlan::EnumName(int number) const {
@@ -167,19 +181,20 @@ bool FieldPlan::EnumNumber(absl::string_view name, int* number) const {
 }
 
 absl::StatusOr<const MessagePlan*> GetMessagePlan(const Descriptor* descriptor) {
+  // Conversions come in runs of one type: remember the last plan per
+  // thread and skip the lock. Plans are never freed, so this cannot dangle.
+  thread_local const Descriptor* last_descriptor = nullptr;
+  thread_local const MessagePlan* last_plan = nullptr;
+  if (descriptor == last_descriptor) return last_plan;
   PlanCache& cache = Cache();
-  {
-    absl::ReaderMutexLock lock(&cache.mutex);
-    if (auto it = cache.plans.find(descriptor); it != cache.plans.end()) {
-      return it->second.get();
-    }
-    if (auto it = cache.failures.find(descriptor); it != cache.failures.end()) {
-      return it->second;
-    }
+  absl::StatusOr<const MessagePlan*> plan = LookUpOrBuild(descriptor, cache);
+  if (plan.ok()) {
+    last_descriptor = descriptor;
+    last_plan = *plan;
   }
-  absl::MutexLock lock(&cache.mutex);
-  return BuildLocked(descriptor, cache);
+  return plan;
 }
+
 
 }  // namespace internal
 }  // namespace convert

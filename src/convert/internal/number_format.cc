@@ -172,6 +172,14 @@ void AppendShortestDouble(double value, std::string* out) {
     out->append(std::signbit(value) ? "-0" : "0");
     return;
   }
+  // Integers below 2^53 (most numbers in payment payloads) are exact in a
+  // double and print as plain integers: skip the shortest-digits search.
+  if (std::abs(value) < 9007199254740992.0 && value == std::trunc(value)) {
+    char digits[24];
+    std::to_chars_result r = std::to_chars(digits, digits + sizeof(digits), static_cast<int64_t>(value));
+    out->append(digits, r.ptr);
+    return;
+  }
   // Scientific to_chars gives the shortest round-tripping digits:
   // "-d.ddde+XX". Reformat them by ECMAScript's rules.
   char buffer[64];
