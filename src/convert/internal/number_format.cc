@@ -143,6 +143,14 @@ NumberReadResult ReadExactUnsigned(const NumberLiteral& literal, uint64_t max,
 }
 
 NumberReadResult ReadDouble(const NumberLiteral& literal, double* value) {
+  // Short integers (most numbers in payloads) are exact in a double: no
+  // need for the general decimal-to-binary conversion.
+  if (literal.IsIntegerLiteral() && literal.int_digits.size() <= 15) {
+    int64_t magnitude = 0;
+    for (char c : literal.int_digits) magnitude = magnitude * 10 + (c - '0');
+    *value = literal.negative ? -static_cast<double>(magnitude) : static_cast<double>(magnitude);
+    return NumberReadResult::kOk;
+  }
   const char* begin = literal.text.data();
   const char* end = begin + literal.text.size();
   std::from_chars_result r = std::from_chars(begin, end, *value);
