@@ -1,6 +1,9 @@
 #include "sandbox/sandbox_server.h"
 
 #include <httplib.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <thread>
@@ -177,6 +180,15 @@ absl::StatusOr<std::unique_ptr<SandboxServer>> SandboxServer::Start(const Sandbo
   server.set_keep_alive_max_count(1000000);
   server.set_keep_alive_timeout(60);
   server.set_payload_max_length(size_t{4} << 20);
+  // cpp-httplib writes a response's headers and body in two send() calls;
+  // with Nagle on, every keep-alive response after the first then waits
+  // for the client's delayed ACK (~40 ms). Accepted sockets inherit
+  // TCP_NODELAY from the listening socket.
+  server.set_socket_options([](socket_t sock) {
+    int one = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  });
 
   static const re2::RE2 kUuid(
       "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
