@@ -91,7 +91,8 @@ absl::Status RestJsonToMessage(absl::string_view json,
 // are written in byte-wise sorted order, because a Struct is a map and keeps
 // no order of its own. Fails with kInvalidArgument, naming the path, if the
 // message holds something JSON cannot express: a NaN or infinite number,
-// invalid UTF-8, a Value with no kind set, an enum value with no REST name,
+// invalid UTF-8, a Value with no kind set (or a null_value that is not
+// NULL_VALUE), an enum value with no REST name,
 // a constant field holding another value, or nesting deeper than
 // `options.max_depth`. On error `*output` holds an
 // unspecified partial result.

@@ -144,6 +144,12 @@ absl::Status WriteValue(const google::protobuf::Value& value, const JsonPath* pa
                         int depth, int max_depth, JsonWriter* writer) {
   switch (value.kind_case()) {
     case google::protobuf::Value::kNullValue:
+      // An unknown enum number would print as null and read back as
+      // NULL_VALUE: refuse rather than change the data silently.
+      if (value.null_value() != google::protobuf::NULL_VALUE) {
+        return PathError(path, absl::StrCat("null_value ", value.null_value(),
+                                            " is not NULL_VALUE and has no JSON form"));
+      }
       writer->Null();
       return absl::OkStatus();
     case google::protobuf::Value::kBoolValue:
