@@ -36,15 +36,16 @@
 # Upstream modes:
 #   shipped  the sandbox as built.
 #   tuned    the same binary under an LD_PRELOAD shim this script compiles
-#            into its temp dir: TCP_NODELAY on the listening socket (which
-#            accepted sockets inherit), listen backlog 4096 instead of
-#            cpp-httplib's 5, and a 1 s instead of 10 ms poll() in
-#            cpp-httplib's keep-alive wait (which otherwise wakes each idle
-#            connection's thread ~90 times a second). cpp-httplib 0.11
-#            leaves Nagle on and writes a response's headers and body in two
-#            send() calls, which costs ~40 ms per keep-alive response
-#            against a delayed-ACK peer; this mode shows what the gateway
-#            does with a prompt upstream. src/ is not changed.
+#            into its temp dir: listen backlog 4096 instead of cpp-httplib's
+#            5 (SYNs beyond it are dropped and retried after 1 s, 3 s...), a
+#            1 s instead of 10 ms poll() in cpp-httplib's keep-alive wait
+#            (which otherwise wakes each idle connection's thread ~90 times a
+#            second), and TCP_NODELAY on the listening socket. Before commit
+#            801bef9 the sandbox left Nagle on, and since cpp-httplib writes
+#            a response's headers and body in two send() calls every
+#            keep-alive response waited ~40 ms for the peer's delayed ACK;
+#            the sandbox now sets TCP_NODELAY itself. This mode shows what
+#            the gateway does with a prompt upstream. src/ is not changed.
 #
 # Environment:
 #   BUILD_DIR         configured build tree (default: build)
@@ -164,7 +165,10 @@ log "$pinning"
 start_server() {
   local name=$1 out=$2 err=$3
   shift 3
-  "$@" >"$out" 2>"$err" &
+  # Emptied here, not by the background job's redirection, so that a
+  # previous server's "listening on" line cannot be read meanwhile.
+  : >"$out"
+  "$@" >>"$out" 2>"$err" &
   server_pid=$!
   started_pids+=("$server_pid")
   for _ in $(seq 100); do
@@ -376,30 +380,34 @@ measure_row() {
     stop_pid "$sampler"
     wait "$snapper" 2>/dev/null || true
     stop_pid "$snapper"
-    local gw0 sb0 mb0 mt0 t0
-    read -r gw0 sb0 mb0 mt0 t0 <"$snap"
+    local gw0 sb0 mb0 t0
+    read -r gw0 sb0 mb0 _ t0 <"$snap"
     sleep 0.05
     upstream_ports "$sandbox_port" >>"$seen_ports"
     local new_conns
     new_conns=$(sort -u "$seen_ports" | comm -13 "$before_ports" - | wc -l)
 
     # Checked per request from h2load's log (its summary counters of a
-    # timed run also count some requests of the warm-up).
-    local out="$prefix.$r.out" run_n logged non2xx
-    read -r logged non2xx < <(awk '$2 !~ /^2/ { bad++ } END { print NR, bad + 0 }' "$prefix.$r.log" 2>/dev/null ||
-                               echo "0 0")
+    # timed run also count some requests of the warm-up). A timed run logs
+    # the requests it cut off at the end with a status below 100; those
+    # are left out, every other request must have answered 2xx.
+    local outfile="$prefix.$r.out" run_n logged non2xx cut
+    read -r logged non2xx cut < <(awk '$2 < 100 { cut++; next } $2 !~ /^2/ { bad++ } { n++ }
+                                       END { print n + 0, bad + 0, cut + 0 }' "$prefix.$r.log" 2>/dev/null ||
+                                   echo "0 0 0")
+    if [[ "$kind" != upstream && "$cut" != 0 ]]; then non2xx=$(( non2xx + cut )); fi
     run_n=$logged
     [[ "$kind" == upstream ]] || run_n=$n
     local rps failed errored timeouts
-    rps=$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' "$out")
-    failed=$(sed -n 's/^requests: .* \([0-9]*\) failed.*/\1/p' "$out")
-    errored=$(sed -n 's/^requests: .* \([0-9]*\) errored.*/\1/p' "$out")
-    timeouts=$(sed -n 's/^requests: .* \([0-9]*\) timeout.*/\1/p' "$out")
+    rps=$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' "$outfile")
+    failed=$(sed -n 's/^requests: .* \([0-9]*\) failed.*/\1/p' "$outfile")
+    errored=$(sed -n 's/^requests: .* \([0-9]*\) errored.*/\1/p' "$outfile")
+    timeouts=$(sed -n 's/^requests: .* \([0-9]*\) timeout.*/\1/p' "$outfile")
     if [[ -z "$rps" || "$logged" == 0 || "$logged" != "$run_n" || "$non2xx" != 0 ||
           "$failed" != 0 || "$errored" != 0 || "$timeouts" != 0 ]]; then
       failures+=("run $r: h2load: $logged requests logged (want $run_n), $non2xx not 2xx, failed ${failed:-?}, errored ${errored:-?}, timeout ${timeouts:-?}")
       rps=${rps:-0}
-      tail -6 "$out" >&2
+      tail -6 "$outfile" >&2
     fi
     if [[ "$kind" == session ]]; then
       # Every call must have logged grpc_code=OK, and nothing else.
@@ -427,7 +435,7 @@ measure_row() {
     local gw_us sb_us other
     read -r gw_us sb_us other <<<"$stats"
     local p50 p99
-    read -r p50 p99 < <(percentiles_ms "$prefix.$r.log" "50 99")
+    read -r p50 p99 < <(awk '$2 >= 100' "$prefix.$r.log" | percentiles_ms - "50 99")
     rps_list+=("$rps"); p50_list+=("$p50"); p99_list+=("$p99"); n_list+=("$run_n")
     gw_us_list+=("$gw_us"); sb_us_list+=("$sb_us"); other_list+=("$other")
     total_calls=$(( total_calls + run_n )); total_new_conns=$(( total_new_conns + new_conns ))
@@ -444,8 +452,8 @@ measure_row() {
       END { mid = int((NR + 1) / 2); mean = s / NR; var = ss / NR - mean * mean; if (var < 0) var = 0;
             cv = mean > 0 ? sqrt(var) / mean * 100 : 0;
             printf "%s %s %s %.1f %.2f\n", line[mid], rps[1], rps[NR], cv, maxo }')
-  local m_rps m_p50 m_p99 m_gw m_sb m_other m_n lo hi cv max_other
-  read -r m_rps m_p50 m_p99 m_gw m_sb m_other m_n lo hi cv max_other <<<"$summary"
+  local m_rps m_p50 m_p99 m_gw m_sb m_n lo hi cv max_other
+  read -r m_rps m_p50 m_p99 m_gw m_sb _ m_n lo hi cv max_other <<<"$summary"
   local per_k
   per_k=$(awk -v c="$total_new_conns" -v n="$total_calls" 'BEGIN { printf "%.2f", n ? c * 1000 / n : 0 }')
   local notes=()
@@ -594,9 +602,9 @@ section="$tmp/section.md"
   printf '%s\n' "${client_cmds[@]}" | awk '!seen[$0]++ { print "  - `" $0 "`" }'
   echo "- \$TMP is the script's temporary directory (payload files, the tuning shim)."
   echo
-  echo "Upstream modes: **shipped** is session-sandbox as built. **tuned** is the same binary under an LD_PRELOAD shim the script builds (src/ untouched) that sets TCP_NODELAY on the listening socket (accepted sockets inherit it), raises the listen backlog from cpp-httplib's 5 to 4096, and turns cpp-httplib's keep-alive wait (poll 10 ms, sleep 1 ms, repeat: ~90 wakeups a second per idle connection) into 1 s polls. cpp-httplib 0.11 leaves Nagle on and writes a response's headers and body in two send() calls, so every keep-alive response after a connection's first waits for the peer's delayed ACK (~40 ms): the shipped rows measure that stall, the tuned rows measure the gateway. (The backlog of 5 only slows connecting: SYNs beyond it are dropped and retried after 1 s, 3 s, ...)"
+  echo "Upstream modes: **shipped** is session-sandbox as built. **tuned** is the same binary under an LD_PRELOAD shim the script builds (src/ untouched) that raises the listen backlog from cpp-httplib's 5 to 4096 (SYNs beyond it are dropped and retried after 1 s, 3 s, ...: it slows connecting, as in the 64x1 direct rows), turns cpp-httplib 0.11's keep-alive wait (poll 10 ms, sleep 1 ms, repeat: ~90 wakeups a second per idle connection) into 1 s polls, and sets TCP_NODELAY on the listening socket (accepted sockets inherit it). Before commit 801bef9 the sandbox left Nagle on, and as cpp-httplib writes a response's headers and body in two send() calls, every keep-alive response after a connection's first waited for the peer's delayed ACK (~40 ms); the sandbox now sets TCP_NODELAY itself (see Build above for the source this run used)."
   echo
-  echo "Columns: req/s is the median run (range over the runs next to it); p50/p99 are h2load per-request times (\`--log-file\`) of that run; CPU µs/call is utime+stime from /proc/PID/stat (all threads, 10 ms ticks) over the run divided by its calls; upstream connections counts ephemeral ports seen at the sandbox port (ss, any state, TIME-WAIT included) that were not there before the run, summed over the runs. Verified: h2load saw every request done with HTTP 2xx, and for SessionService rows the gateway (\`--log_calls=true\`, its default, stderr to a file) logged exactly one \`grpc_code=OK\` line per call and nothing else. \`noisy\`: req/s varied more than 10% between runs, or processes other than ours (the gateway, the sandbox, h2load) used more than 0.25 CPU during a run (others' CPU use: machine busy time from /proc/stat minus ours, per second of the run). Direct upstream rows are timed (\`-D\` after \`--warm-up-time\`) and their calls/run is what h2load completed in the median run."
+  echo "Columns: req/s is the median run (range over the runs next to it); p50/p99 are h2load per-request times (\`--log-file\`) of that run; CPU µs/call is utime+stime from /proc/PID/stat (all threads, 10 ms ticks) over the run divided by its calls; upstream connections counts ephemeral ports seen at the sandbox port (ss, any state, TIME-WAIT included) that were not there before the run, summed over the runs. Verified: h2load reported no failed, errored or timed-out request and its per-request log shows every request answered with HTTP 2xx (a timed run's requests cut off at its end excluded), and for SessionService rows the gateway (\`--log_calls=true\`, its default, stderr to a file) logged exactly one \`grpc_code=OK\` line per call and nothing else. \`noisy\`: req/s varied more than 10% between runs, or processes other than ours (the gateway, the sandbox, h2load) used more than 0.25 CPU during a run (others' CPU use: machine busy time from /proc/stat minus ours, per second of the run). Direct upstream rows are timed (\`-D\` after \`--warm-up-time\`) and their calls/run is what h2load completed in the median run."
   echo
   echo "| Upstream | Workload | c x m | calls/run | req/s | req/s range | p50 ms | p99 ms | gateway CPU µs/call | sandbox CPU µs/call | upstream conns opened per 1,000 calls | others' CPU use (max, CPUs) | verified | notes |"
   echo "|---|---|---|---:|---:|---|---:|---:|---:|---:|---|---:|---|---|"

@@ -30,8 +30,9 @@
 # times a second, and with thousands of connections those wakeups take
 # every core and starve the gateway (seen: 1,600 calls all timing out with
 # their responses unread in the gateway's socket buffers); (3) sets
-# TCP_NODELAY. "shipped" runs the sandbox as built, which measures those
-# effects rather than the gateway. src/ is not changed.
+# TCP_NODELAY (which the sandbox does itself since commit 801bef9).
+# "shipped" runs the sandbox as built, which measures (1) and (2) rather
+# than the gateway. src/ is not changed.
 #
 # Environment:
 #   BUILD_DIR         configured build tree (default: build)
@@ -140,7 +141,10 @@ log "$pinning; open files limit $fd_limit"
 start_server() {
   local name=$1 out=$2 err=$3
   shift 3
-  "$@" >"$out" 2>"$err" &
+  # Emptied here, not by the background job's redirection, so that a
+  # previous server's "listening on" line cannot be read meanwhile.
+  : >"$out"
+  "$@" >>"$out" 2>"$err" &
   server_pid=$!
   started_pids+=("$server_pid")
   for _ in $(seq 300); do
@@ -320,7 +324,7 @@ section="$tmp/section.md"
   echo "- Commands per N (ports picked by the kernel; \$TMP is the script's temporary directory):"
   for c in "${commands[@]}"; do echo "  - \`$c\`"; done
   echo
-  echo "Setup: every call is CreatePaymentServiceDefinitionSession for \`$slow_id\`, which the sandbox answers after 500 ms while holding one of its threads. The gateway gets \`--max_upstream_connections=N\` and the sandbox N+16 threads, so all N calls are in flight upstream at the same time (column *upstream conns*: most gateway-to-sandbox connections seen ESTABLISHED, sampled every 250 ms; *unread upstream responses*: most of those holding response bytes the gateway had not read yet, Recv-Q > 0) rather than queued in the gateway for a connection. Upstream mode: **$mode**$([[ "$mode" == tuned ]] && echo " (sandbox under an LD_PRELOAD shim, src/ untouched, that raises its listen backlog from cpp-httplib's 5 to 4096, makes cpp-httplib's keep-alive wait poll 1 s instead of 10 ms, and sets TCP_NODELAY: with a backlog of 5, N simultaneous connects lose SYNs that are retried after 1 s, 3 s, 7 s...; with the 10 ms poll-and-sleep loop, thousands of idle keep-alive threads wake ~90 times a second each, take every core and starve the gateway)"). The client (\`grpc_load_client\`, $channels channels) starts all N calls at once (*ramp*: time to issue them); a call counts as succeeded with status OK and a SUCCEEDED session. *Threads*: most gateway threads seen in /proc/PID/status, sampled every 20 ms from before the first call until after the last answer; *peak RSS*: VmHWM of the gateway process (fresh for each N) after the run. Latencies are the client's, in ms."
+  echo "Setup: every call is CreatePaymentServiceDefinitionSession for \`$slow_id\`, which the sandbox answers after 500 ms while holding one of its threads. The gateway gets \`--max_upstream_connections=N\` and the sandbox N+16 threads, so all N calls are in flight upstream at the same time (column *upstream conns*: most gateway-to-sandbox connections seen ESTABLISHED, sampled every 250 ms; *unread upstream responses*: most of those holding response bytes the gateway had not read yet, Recv-Q > 0) rather than queued in the gateway for a connection. Upstream mode: **$mode**$([[ "$mode" == tuned ]] && echo " (sandbox under an LD_PRELOAD shim, src/ untouched, that raises its listen backlog from cpp-httplib's 5 to 4096, makes cpp-httplib's keep-alive wait poll 1 s instead of 10 ms, and sets TCP_NODELAY (a no-op since the sandbox sets it itself, commit 801bef9): with a backlog of 5, N simultaneous connects lose SYNs that are retried after 1 s, 3 s, 7 s...; with the 10 ms poll-and-sleep loop, thousands of idle keep-alive threads wake ~90 times a second each, take every core and starve the gateway)"). The client (\`grpc_load_client\`, $channels channels) starts all N calls at once (*ramp*: time to issue them); a call counts as succeeded with status OK and a SUCCEEDED session. *Threads*: most gateway threads seen in /proc/PID/status, sampled every 20 ms from before the first call until after the last answer; *peak RSS*: VmHWM of the gateway process (fresh for each N) after the run. Latencies are the client's, in ms."
   echo
   echo "| N in flight | succeeded | result | gateway threads (max sampled) | gateway peak RSS MiB (VmHWM) | upstream conns (max) | unread upstream responses (max) | p50 ms | p99 ms | max ms | ramp ms | elapsed s | sandbox threads |"
   echo "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
