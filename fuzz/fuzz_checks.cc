@@ -279,8 +279,9 @@ absl::Status CheckBuild(const gateway::Route& route, uint8_t options,
     google::protobuf::Struct* request_body = request.mutable_request_body();
     if (!convert::JsonToStruct(body, request_body).ok()) request_body->Clear();
     if ((options & 8) != 0) {
-      // A Value with no kind has no JSON form: Build must refuse it.
-      (*request_body->mutable_fields())["unset"];
+      // A Value with no kind has no JSON form: Build must refuse it. (The
+      // body JSON may already hold the key: clear whatever it read.)
+      (*request_body->mutable_fields())["unset"].Clear();
       unprintable_body = true;
     }
   }

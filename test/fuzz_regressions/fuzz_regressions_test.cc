@@ -12,6 +12,7 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ struct Target {
   const char* name;  // The directory under fuzz/corpus and the binary's name.
   std::function<absl::Status(absl::string_view)> check;
 };
+
+// Names the parameter in test output instead of dumping its bytes.
+void PrintTo(const Target& target, std::ostream* os) { *os << target.name; }
 
 const std::vector<Target>& Targets() {
   static const auto* const kTargets = new std::vector<Target>{
