@@ -41,27 +41,9 @@ bool IsValidRequestId(absl::string_view id) {
   return true;
 }
 
-const char* CodeName(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::OK: return "OK";
-    case grpc::StatusCode::CANCELLED: return "CANCELLED";
-    case grpc::StatusCode::UNKNOWN: return "UNKNOWN";
-    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
-    case grpc::StatusCode::ABORTED: return "ABORTED";
-    case grpc::StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
-    case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
-    case grpc::StatusCode::INTERNAL: return "INTERNAL";
-    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
-    case grpc::StatusCode::DATA_LOSS: return "DATA_LOSS";
-    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
-    default: return "UNKNOWN";
-  }
+// gRPC and absl share code numbers and names ("OK", "NOT_FOUND", ...).
+std::string CodeName(grpc::StatusCode code) {
+  return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
 }
 
 std::string Metadata(const grpc::CallbackServerContext& context, absl::string_view key) {
@@ -331,7 +313,7 @@ void ForwardCall::FinishLocked(const grpc::Status& status) {
                  "session-gateway: call method=%s request_id=%s upstream_status=%d grpc_code=%s "
                  "attempts=%d latency_ms=%.1f\n",
                  route_.method()->name().c_str(), request_id_.c_str(), upstream_status_,
-                 CodeName(status.error_code()), attempts_,
+                 CodeName(status.error_code()).c_str(), attempts_,
                  absl::ToDoubleMilliseconds(absl::Now() - started_));
   }
   forwarder.stats_.calls_finished.fetch_add(1, std::memory_order_relaxed);
