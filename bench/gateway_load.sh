@@ -70,11 +70,9 @@
 # has a request count and a timeout; everything listens on 127.0.0.1.
 set -euo pipefail
 export LC_ALL=C
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$(dirname "$0")/lib.sh"
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$repo"
-build_dir=${BUILD_DIR:-build}
-results_md=${RESULTS_MD:-bench/RESULTS.md}
 modes=${UPSTREAM_MODES:-shipped tuned}
 duration=${DURATION:-5}
 direct_warmup=${DIRECT_WARMUP:-3}
@@ -84,104 +82,21 @@ reps=${REPS:-3}
 max_calls=${MAX_CALLS:-300000}
 max_upstream_connections=${MAX_UPSTREAM_CONNECTIONS:-64}
 sandbox_threads=${SANDBOX_THREADS:-160}
-invocation="BUILD_DIR=$build_dir bench/gateway_load.sh"
-for var in GRPC_LOAD_CLIENT UPSTREAM_MODES DURATION DIRECT_WARMUP QUIET_WAIT QUIET_CORES REPS MAX_CALLS GATEWAY_CPU LOAD_CPU \
-           MAX_UPSTREAM_CONNECTIONS SANDBOX_THREADS RESULTS_MD; do
-  if [[ -n "${!var:-}" ]]; then invocation="$var=${!var} $invocation"; fi
-done
-
-log() { echo "gateway_load: $*" >&2; }
-die() { log "$*"; exit 1; }
+invocation=$(invocation_line bench/gateway_load.sh GRPC_LOAD_CLIENT UPSTREAM_MODES DURATION DIRECT_WARMUP QUIET_WAIT \
+               QUIET_CORES REPS MAX_CALLS GATEWAY_CPU LOAD_CPU MAX_UPSTREAM_CONNECTIONS SANDBOX_THREADS RESULTS_MD)
 
 for tool in h2load taskset ss /usr/bin/time awk sort; do
   command -v "$tool" >/dev/null || die "$tool not found (h2load: apt-get install -y nghttp2-client)"
 done
-[[ -f "$build_dir/CMakeCache.txt" ]] || die "$build_dir is not a configured build tree"
-build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build_dir/CMakeCache.txt")
 
 # ---------------------------------------------------------------- build
-if [[ "${NO_BUILD:-0}" != 1 ]]; then
-  cmake --build "$build_dir" --target session-gateway session-sandbox -j "${JOBS:-2}" >&2 ||
-    die "building session-gateway and session-sandbox failed"
-fi
-gateway_bin=$build_dir/src/gateway/session-gateway
-sandbox_bin=$build_dir/src/sandbox/session-sandbox
-[[ -x "$gateway_bin" && -x "$sandbox_bin" ]] || die "binaries not found under $build_dir/src"
-client_bin=${GRPC_LOAD_CLIENT:-}
-if [[ -z "$client_bin" ]]; then
-  if [[ "${NO_BUILD:-0}" != 1 ]] &&
-     ! cmake --build "$build_dir" --target grpc_load_client -j "${JOBS:-2}" >&2; then
-    die "cannot build grpc_load_client: include bench/gateway_bench.cmake from bench/CMakeLists.txt" \
-        "(or set GRPC_LOAD_CLIENT to a built binary)"
-  fi
-  client_bin=$build_dir/bench/grpc_load_client
-fi
-[[ -x "$client_bin" ]] || die "grpc_load_client not found at $client_bin"
+find_binaries
 
 # ---------------------------------------------------------------- processes
-tmp=$(mktemp -d /tmp/gateway_load.XXXXXX)
-declare -a started_pids=()
-cleanup() {
-  local pid
-  for pid in "${started_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${started_pids[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-stop_pid() {
-  local pid=$1 keep=() p
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  for p in "${started_pids[@]}"; do [[ "$p" == "$pid" ]] || keep+=("$p"); done
-  started_pids=("${keep[@]}")
-}
-
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
-
-ncpu=$(nproc)
-gateway_cpu=${GATEWAY_CPU:-0}
-load_cpu=${LOAD_CPU:-1}
-if (( ncpu >= 2 )); then
-  pin_gateway=(taskset -c "$gateway_cpu")
-  pin_load=(taskset -c "$load_cpu")
-  pinning="gateway pinned to CPU $gateway_cpu; sandbox, h2load and grpc_load_client pinned to CPU $load_cpu (taskset)"
-else
-  pin_gateway=()
-  pin_load=()
-  pinning="not pinned (1 CPU)"
-fi
+init_tmp
+raise_fd_limit
+setup_pinning "sandbox, h2load and grpc_load_client"
 log "$pinning"
-
-# start_server NAME OUTFILE ERRFILE CMD... : starts CMD in the background,
-# waits for its "listening on host:port" line, sets server_pid, server_port.
-start_server() {
-  local name=$1 out=$2 err=$3
-  shift 3
-  # Emptied here, not by the background job's redirection, so that a
-  # previous server's "listening on" line cannot be read meanwhile.
-  : >"$out"
-  "$@" >>"$out" 2>"$err" &
-  server_pid=$!
-  started_pids+=("$server_pid")
-  for _ in $(seq 100); do
-    if grep -q '^listening on ' "$out" 2>/dev/null; then
-      server_port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$out" | head -1)
-      return 0
-    fi
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  log "$name did not start:"; tail -5 "$err" >&2
-  exit 1
-}
 
 # ---------------------------------------------------------------- measuring
 clk_tck=$(getconf CLK_TCK)
@@ -209,9 +124,6 @@ percentiles_ms() {
             printf "%s%.2f", (i > 1 ? " " : ""), (NR ? v[r] / 1000 : 0) } print "" }'
 }
 
-json_num() { sed -n "s/.*\"$2\":\([-0-9.]*\).*/\1/p" <<<"$1" | head -1; }
-json_str() { sed -n "s/.*\"$2\":\"\([^\"]*\)\".*/\1/p" <<<"$1" | head -1; }
-
 # ---------------------------------------------------------------- payloads
 # gRPC framing: flag byte 0, 4-byte big-endian length, message.
 # CreatePaymentServiceDefinitionSessionRequest{payment_service_definition_id: "mock-card"}:
@@ -227,39 +139,7 @@ printf '{}' >"$tmp/body.json"
 [[ $(stat -c %s "$tmp/definition.bin") == 16 && $(stat -c %s "$tmp/service.bin") == 43 ]] ||
   die "payload files have the wrong size"
 
-if [[ " $modes " == *" tuned "* ]]; then
-  command -v cc >/dev/null || die "cc not found (needed for UPSTREAM_MODES=tuned)"
-  cat >"$tmp/sandbox_tuning.c" <<'EOF'
-/* LD_PRELOAD shim for session-sandbox: TCP_NODELAY and a real listen
- * backlog on its listening socket (accepted sockets inherit TCP_NODELAY),
- * and no busy keep-alive wait. */
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
-int listen(int fd, int backlog) {
-  static int (*real)(int, int);
-  int one = 1;
-  if (!real) real = (int (*)(int, int))dlsym(RTLD_NEXT, "listen");
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  return real(fd, backlog < 4096 ? 4096 : backlog);
-}
-/* cpp-httplib 0.11 waits for the next request on a keep-alive connection
- * with poll(fd, POLLIN, 10 ms) then a 1 ms sleep, in a loop: every idle
- * connection's thread wakes ~90 times a second. Wait 1 s per poll instead
- * (a request or a close still ends the wait at once). */
-int poll(struct pollfd* fds, nfds_t n, int timeout) {
-  static int (*real)(struct pollfd*, nfds_t, int);
-  if (!real) real = (int (*)(struct pollfd*, nfds_t, int))dlsym(RTLD_NEXT, "poll");
-  if (n == 1 && timeout == 10 && fds[0].events == POLLIN) timeout = 1000;
-  return real(fds, n, timeout);
-}
-EOF
-  cc -O2 -shared -fPIC -o "$tmp/sandbox_tuning.so" "$tmp/sandbox_tuning.c" -ldl ||
-    die "cannot build the sandbox tuning shim"
-fi
+if [[ " $modes " == *" tuned "* ]]; then build_tuning_shim UPSTREAM_MODES; fi
 
 # ---------------------------------------------------------------- one row
 # run_h2load OUTPREFIX ARGS... : one h2load run pinned to the load CPU,
@@ -277,15 +157,6 @@ run_h2load() {
   set -e
   if (( rc == 124 || rc == 137 )); then log "h2load timed out after ${limit}s"; fi
   return 0
-}
-
-# Words quoted for a shell where they need it, for the recorded commands.
-quote_args() {
-  local a out=()
-  for a in "$@"; do
-    if [[ "$a" =~ ^[A-Za-z0-9_./:=@%+-]+$ ]]; then out+=("$a"); else out+=("'$a'"); fi
-  done
-  echo "${out[*]}"
 }
 
 # CPUs the machine used over SECONDS, all processes (ours are idle when
@@ -504,10 +375,7 @@ verify_client() {
 
 # ---------------------------------------------------------------- the runs
 declare -a command_lines=() client_cmds=() server_cmds=()
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-source_rev=$(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)
-source_rev="$source_rev ($(git -C "$repo" status --porcelain -- src 2>/dev/null | wc -l) files changed under src/)"
-date_utc=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
+note_run_start
 grpc_headers=(-H 'content-type: application/grpc' -H 'te: trailers')
 
 for mode in $modes; do
@@ -556,11 +424,9 @@ for mode in $modes; do
   stop_pid "$gateway_pid"
   stop_pid "$sandbox_pid"
 done
-load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+note_run_end
 
 # ---------------------------------------------------------------- report
-cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
-cpu_mhz=$(sed -n 's/^cpu MHz[[:space:]]*: //p' /proc/cpuinfo | head -1)
 targets=()
 for mode in $modes; do
   health=${rps_of[$mode|Health/Check (gRPC floor)|8x32]:-0}
@@ -581,13 +447,7 @@ done
 
 section="$tmp/section.md"
 {
-  echo "### Load (bench/gateway_load.sh)"
-  echo
-  echo "Written by \`bench/gateway_load.sh\`; rerun it to refresh this subsection."
-  echo
-  echo "- Date: $date_utc"
-  echo "- Machine: $ncpu online CPUs (nproc), \`$cpu_model\`, $cpu_mhz MHz, kernel $(uname -r); shared with other users"
-  echo "- Load average before / after: $load_before / $load_after"
+  section_header Load bench/gateway_load.sh
   if (( quiet_wait > 0 )); then
     echo "- Quiet check: before $busy_rows of $total_rows rows the machine (our idle servers included) still used more than $quiet_cores CPUs after waiting ${quiet_wait} s; those rows ran anyway"
   fi
@@ -623,43 +483,4 @@ section="$tmp/section.md"
   printf '%s\n' "${targets[@]}"
   echo
 } >"$section"
-sed -i "s#$tmp/#\$TMP/#g" "$section"
-
-# Replace `### Load` inside `## Gateway` (creating either as needed) and
-# leave every other line of the file as it was.
-update_results() {
-  local key=$1 body=$2 md=$3
-  [[ -f "$md" ]] || printf '# Benchmark results\n\nEach section is written by its own benchmark script in bench/.\n' >"$md"
-  awk -v key="$key" -v bodyfile="$body" '
-    function emit(   line) {
-      if (last != "") print ""
-      while ((getline line < bodyfile) > 0) print line
-      close(bodyfile); done = 1; last = ""
-    }
-    /^## / {
-      if (in_gw && !done) emit()
-      in_gw = ($0 == "## Gateway"); skipping = 0
-      if (in_gw) seen = 1
-      print; last = $0; next
-    }
-    in_gw && /^### / {
-      if (index($0, key) == 1) { skipping = 1; emit(); next }
-      skipping = 0
-    }
-    skipping { next }
-    { print; last = $0 }
-    END {
-      if (!seen) {
-        if (last != "") print ""
-        print "## Gateway"
-        print ""
-        print "Written by `bench/gateway_load.sh` (subsection Load) and `bench/inflight.sh` (subsection In-flight capacity); each script rewrites only its own subsection."
-        last = ""
-        emit()
-      } else if (in_gw && !done) emit()
-    }' "$md" >"$md.tmp.$$"
-  mv "$md.tmp.$$" "$md"
-}
-update_results "### Load" "$section" "$results_md"
-log "wrote the Load subsection of ## Gateway in $results_md"
-cat "$section"
+publish_section "### Load" "$section"

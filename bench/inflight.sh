@@ -51,169 +51,45 @@
 # has a deadline and a timeout, everything listens on 127.0.0.1.
 set -euo pipefail
 export LC_ALL=C
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$(dirname "$0")/lib.sh"
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$repo"
-build_dir=${BUILD_DIR:-build}
-results_md=${RESULTS_MD:-bench/RESULTS.md}
 counts=${INFLIGHT_COUNTS:-1000 2000 5000}
 mode=${UPSTREAM_MODE:-tuned}
 slow_id=${SLOW_ID:-sandbox-slow-500ms}
 channels=${CHANNELS:-8}
 deadline_ms=${DEADLINE_MS:-60000}
-invocation="BUILD_DIR=$build_dir bench/inflight.sh"
-for var in GRPC_LOAD_CLIENT INFLIGHT_COUNTS UPSTREAM_MODE SLOW_ID CHANNELS DEADLINE_MS GATEWAY_CPU \
-           LOAD_CPU RESULTS_MD; do
-  if [[ -n "${!var:-}" ]]; then invocation="$var=${!var} $invocation"; fi
-done
-
-log() { echo "inflight: $*" >&2; }
-die() { log "$*"; exit 1; }
+invocation=$(invocation_line bench/inflight.sh GRPC_LOAD_CLIENT INFLIGHT_COUNTS UPSTREAM_MODE SLOW_ID CHANNELS \
+               DEADLINE_MS GATEWAY_CPU LOAD_CPU RESULTS_MD)
 
 [[ "$mode" == tuned || "$mode" == shipped ]] || die "UPSTREAM_MODE must be tuned or shipped"
 for tool in taskset ss awk; do command -v "$tool" >/dev/null || die "$tool not found"; done
-[[ -f "$build_dir/CMakeCache.txt" ]] || die "$build_dir is not a configured build tree"
-build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build_dir/CMakeCache.txt")
 
 # ---------------------------------------------------------------- build
-if [[ "${NO_BUILD:-0}" != 1 ]]; then
-  cmake --build "$build_dir" --target session-gateway session-sandbox -j "${JOBS:-2}" >&2 ||
-    die "building session-gateway and session-sandbox failed"
-fi
-gateway_bin=$build_dir/src/gateway/session-gateway
-sandbox_bin=$build_dir/src/sandbox/session-sandbox
-[[ -x "$gateway_bin" && -x "$sandbox_bin" ]] || die "binaries not found under $build_dir/src"
-client_bin=${GRPC_LOAD_CLIENT:-}
-if [[ -z "$client_bin" ]]; then
-  if [[ "${NO_BUILD:-0}" != 1 ]] &&
-     ! cmake --build "$build_dir" --target grpc_load_client -j "${JOBS:-2}" >&2; then
-    die "cannot build grpc_load_client: include bench/gateway_bench.cmake from bench/CMakeLists.txt" \
-        "(or set GRPC_LOAD_CLIENT to a built binary)"
-  fi
-  client_bin=$build_dir/bench/grpc_load_client
-fi
-[[ -x "$client_bin" ]] || die "grpc_load_client not found at $client_bin"
+find_binaries
 
 # ---------------------------------------------------------------- processes
-tmp=$(mktemp -d /tmp/inflight.XXXXXX)
-declare -a started_pids=()
-cleanup() {
-  local pid
-  for pid in "${started_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${started_pids[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-stop_pid() {
-  local pid=$1 keep=() p
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  for p in "${started_pids[@]}"; do [[ "$p" == "$pid" ]] || keep+=("$p"); done
-  started_pids=("${keep[@]}")
-}
-
+init_tmp
 # Each call holds a socket in the gateway (upstream) and in the sandbox.
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
+raise_fd_limit
 fd_limit=$(ulimit -n)
-
-ncpu=$(nproc)
-gateway_cpu=${GATEWAY_CPU:-0}
-load_cpu=${LOAD_CPU:-1}
-if (( ncpu >= 2 )); then
-  pin_gateway=(taskset -c "$gateway_cpu")
-  pin_load=(taskset -c "$load_cpu")
-  pinning="gateway pinned to CPU $gateway_cpu; sandbox and grpc_load_client pinned to CPU $load_cpu (taskset)"
-else
-  pin_gateway=()
-  pin_load=()
-  pinning="not pinned (1 CPU)"
-fi
+setup_pinning "sandbox and grpc_load_client"
 log "$pinning; open files limit $fd_limit"
-
-start_server() {
-  local name=$1 out=$2 err=$3
-  shift 3
-  # Emptied here, not by the background job's redirection, so that a
-  # previous server's "listening on" line cannot be read meanwhile.
-  : >"$out"
-  "$@" >>"$out" 2>"$err" &
-  server_pid=$!
-  started_pids+=("$server_pid")
-  for _ in $(seq 300); do
-    if grep -q '^listening on ' "$out" 2>/dev/null; then
-      server_port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$out" | head -1)
-      return 0
-    fi
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  log "$name did not start:"; tail -5 "$err" >&2
-  exit 1
-}
+# Up to 30 s for a server's "listening on" line (lib.sh default: 10 s).
+server_start_tries=300
 
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
-json_num() { sed -n "s/.*\"$2\":\([-0-9.]*\).*/\1/p" <<<"$1" | head -1; }
-json_str() { sed -n "s/.*\"$2\":\"\([^\"]*\)\".*/\1/p" <<<"$1" | head -1; }
-
-quote_args() {
-  local a out=()
-  for a in "$@"; do
-    if [[ "$a" =~ ^[A-Za-z0-9_./:=@%+-]+$ ]]; then out+=("$a"); else out+=("'$a'"); fi
-  done
-  echo "${out[*]}"
-}
 
 preload=()
 if [[ "$mode" == tuned ]]; then
-  command -v cc >/dev/null || die "cc not found (needed for UPSTREAM_MODE=tuned)"
-  cat >"$tmp/sandbox_tuning.c" <<'EOF'
-/* LD_PRELOAD shim for session-sandbox: TCP_NODELAY and a real listen
- * backlog on its listening socket (accepted sockets inherit TCP_NODELAY),
- * and no busy keep-alive wait. */
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
-int listen(int fd, int backlog) {
-  static int (*real)(int, int);
-  int one = 1;
-  if (!real) real = (int (*)(int, int))dlsym(RTLD_NEXT, "listen");
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  return real(fd, backlog < 4096 ? 4096 : backlog);
-}
-/* cpp-httplib 0.11 waits for the next request on a keep-alive connection
- * with poll(fd, POLLIN, 10 ms) then a 1 ms sleep, in a loop: every idle
- * connection's thread wakes ~90 times a second. Wait 1 s per poll instead
- * (a request or a close still ends the wait at once). */
-int poll(struct pollfd* fds, nfds_t n, int timeout) {
-  static int (*real)(struct pollfd*, nfds_t, int);
-  if (!real) real = (int (*)(struct pollfd*, nfds_t, int))dlsym(RTLD_NEXT, "poll");
-  if (n == 1 && timeout == 10 && fds[0].events == POLLIN) timeout = 1000;
-  return real(fds, n, timeout);
-}
-EOF
-  cc -O2 -shared -fPIC -o "$tmp/sandbox_tuning.so" "$tmp/sandbox_tuning.c" -ldl ||
-    die "cannot build the sandbox tuning shim"
+  build_tuning_shim UPSTREAM_MODE
   preload=(env "LD_PRELOAD=$tmp/sandbox_tuning.so")
 fi
 
 # ---------------------------------------------------------------- runs
 declare -a rows=() commands=() names_rows=()
 declare -A all_ok_of=() threads_of=() rss_of=()
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-source_rev=$(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)
-source_rev="$source_rev ($(git -C "$repo" status --porcelain -- src 2>/dev/null | wc -l) files changed under src/)"
-date_utc=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
+note_run_start
 
 for n in $counts; do
   sandbox_cmd=("${preload[@]}" "${pin_load[@]}" "$sandbox_bin" --listen=127.0.0.1:0 --threads=$(( n + 16 )))
@@ -296,11 +172,9 @@ for n in $counts; do
   stop_pid "$gateway_pid"
   stop_pid "$sandbox_pid"
 done
-load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+note_run_end
 
 # ---------------------------------------------------------------- report
-cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
-cpu_mhz=$(sed -n 's/^cpu MHz[[:space:]]*: //p' /proc/cpuinfo | head -1)
 target_line="N=2000 not run"
 if [[ -n "${all_ok_of[2000]:-}" ]]; then
   t_ok=$([[ "${all_ok_of[2000]}" == 1 ]] && echo met || echo "**missed**")
@@ -311,13 +185,7 @@ fi
 
 section="$tmp/section.md"
 {
-  echo "### In-flight capacity (bench/inflight.sh)"
-  echo
-  echo "Written by \`bench/inflight.sh\`; rerun it to refresh this subsection."
-  echo
-  echo "- Date: $date_utc"
-  echo "- Machine: $ncpu online CPUs (nproc), \`$cpu_model\`, $cpu_mhz MHz, kernel $(uname -r); shared with other users"
-  echo "- Load average before / after: $load_before / $load_after"
+  section_header "In-flight capacity" bench/inflight.sh
   echo "- Build: \`$build_dir\`, CMAKE_BUILD_TYPE=$build_type, source $source_rev; open files limit $fd_limit"
   echo "- Command: \`$invocation\`"
   echo "- Pinning: $pinning"
@@ -339,43 +207,4 @@ section="$tmp/section.md"
   echo "Targets: $target_line."
   echo
 } >"$section"
-sed -i "s#$tmp/#\$TMP/#g" "$section"
-
-# Replace `### In-flight` inside `## Gateway` (creating either as needed)
-# and leave every other line of the file as it was.
-update_results() {
-  local key=$1 body=$2 md=$3
-  [[ -f "$md" ]] || printf '# Benchmark results\n\nEach section is written by its own benchmark script in bench/.\n' >"$md"
-  awk -v key="$key" -v bodyfile="$body" '
-    function emit(   line) {
-      if (last != "") print ""
-      while ((getline line < bodyfile) > 0) print line
-      close(bodyfile); done = 1; last = ""
-    }
-    /^## / {
-      if (in_gw && !done) emit()
-      in_gw = ($0 == "## Gateway"); skipping = 0
-      if (in_gw) seen = 1
-      print; last = $0; next
-    }
-    in_gw && /^### / {
-      if (index($0, key) == 1) { skipping = 1; emit(); next }
-      skipping = 0
-    }
-    skipping { next }
-    { print; last = $0 }
-    END {
-      if (!seen) {
-        if (last != "") print ""
-        print "## Gateway"
-        print ""
-        print "Written by `bench/gateway_load.sh` (subsection Load) and `bench/inflight.sh` (subsection In-flight capacity); each script rewrites only its own subsection."
-        last = ""
-        emit()
-      } else if (in_gw && !done) emit()
-    }' "$md" >"$md.tmp.$$"
-  mv "$md.tmp.$$" "$md"
-}
-update_results "### In-flight" "$section" "$results_md"
-log "wrote the In-flight subsection of ## Gateway in $results_md"
-cat "$section"
+publish_section "### In-flight" "$section"
