@@ -138,6 +138,7 @@ absl::StatusOr<Route> Route::ForMethod(const google::protobuf::MethodDescriptor*
     const std::string& header = field->options().GetExtension(gr4vy::rest::v1::field).header();
     if (header.empty()) continue;
     if (absl::Status s = add_binding(field, absl::AsciiStrToLower(header)); !s.ok()) return s;
+    route.header_names_.push_back(route.bindings_.back().header);
   }
   return route;
 }
@@ -222,13 +223,6 @@ absl::Status Route::ValidateHeaderValue(absl::string_view header, absl::string_v
   return absl::OkStatus();
 }
 
-std::vector<std::string> Route::HeaderNames() const {
-  std::vector<std::string> names;
-  for (const Binding& binding : bindings_) {
-    if (!binding.header.empty()) names.push_back(binding.header);
-  }
-  return names;
-}
 
 }  // namespace gateway
 }  // namespace session_gateway

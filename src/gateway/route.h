@@ -71,7 +71,7 @@ class Route {
   absl::Status ValidateHeaderValue(absl::string_view header, absl::string_view value) const;
 
   // Header names bound to request fields, e.g. "x-gr4vy-merchant-account-id".
-  std::vector<std::string> HeaderNames() const;
+  const std::vector<std::string>& HeaderNames() const { return header_names_; }
 
   const google::protobuf::MethodDescriptor* method() const { return method_; }
   const std::string& http_method() const { return http_method_; }
@@ -98,6 +98,7 @@ class Route {
   std::vector<Segment> segments_;
   std::vector<Binding> bindings_;  // Path variables and header fields.
   const google::protobuf::FieldDescriptor* body_field_ = nullptr;
+  std::vector<std::string> header_names_;  // Derived from bindings_ once.
 };
 
 // Percent-encodes everything but RFC 3986 unreserved characters, so that a

@@ -31,13 +31,7 @@ absl::Status Annotate(const absl::Status& status, absl::string_view context) {
 }  // namespace
 
 std::string HttpResponse::Header(absl::string_view name) const {
-  std::string joined;
-  for (const auto& field : headers) {
-    if (!absl::EqualsIgnoreCase(field.first, name)) continue;
-    if (!joined.empty()) joined += ", ";
-    joined += field.second;
-  }
-  return joined;
+  return JoinedFieldValues(headers, name);
 }
 
 std::string FormatRequest(absl::string_view method, absl::string_view target,

@@ -153,9 +153,10 @@ absl::StatusOr<BodyFraming> FramingFromFields(const HttpHead& head) {
 
 }  // namespace
 
-std::string HttpHead::Get(absl::string_view name) const {
+std::string JoinedFieldValues(const std::vector<std::pair<std::string, std::string>>& fields,
+                              absl::string_view name) {
   std::string joined;
-  for (const auto& field : headers) {
+  for (const auto& field : fields) {
     if (!absl::EqualsIgnoreCase(field.first, name)) continue;
     if (!joined.empty()) joined += ", ";
     joined += field.second;

@@ -36,6 +36,11 @@ namespace session_gateway {
 namespace testing {
 
 // The start line and header fields of a request or a response.
+// The values of every field in `fields` named `name` (any case), joined
+// with ", " as RFC 9110 allows for list-valued fields; "" if there is none.
+std::string JoinedFieldValues(const std::vector<std::pair<std::string, std::string>>& fields,
+                              absl::string_view name);
+
 struct HttpHead {
   // Request heads only.
   std::string method;
@@ -54,7 +59,7 @@ struct HttpHead {
 
   // The values of every field named `name` (any case), joined with ", " as
   // RFC 9110 allows for list-valued fields; "" if there is none.
-  std::string Get(absl::string_view name) const;
+  std::string Get(absl::string_view name) const { return JoinedFieldValues(headers, name); }
   bool Has(absl::string_view name) const;
 
   // Whether the connection stays open after this message: HTTP/1.1 unless
