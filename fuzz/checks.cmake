@@ -1,7 +1,7 @@
 # session_gateway_fuzz_checks: the properties the fuzz targets check
 # (fuzz_checks.h), as a library of its own so that both the libFuzzer
 # targets (fuzz/CMakeLists.txt) and the ordinary test suite
-# (test/fuzz_regressions) run the same code. Included from both places; the
+# (tests/fuzz_regressions) run the same code. Included from both places; the
 # guard keeps the target defined once.
 include_guard(GLOBAL)
 

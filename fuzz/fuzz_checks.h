@@ -1,6 +1,6 @@
 // The properties the fuzz targets check, one function per target, kept out
 // of the libFuzzer entry points so that the GoogleTest suite
-// (test/fuzz_regressions) can replay the seed corpus and every crash input
+// (tests/fuzz_regressions) can replay the seed corpus and every crash input
 // through exactly the same code in an ordinary GCC build.
 //
 // Each function takes the raw fuzzer input and returns OK when every

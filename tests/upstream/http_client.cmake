@@ -1,5 +1,5 @@
 # Tests of session_gateway_http against real HTTP(S) servers on 127.0.0.1.
-# Included from test/upstream/CMakeLists.txt.
+# Included from tests/upstream/CMakeLists.txt.
 #
 # Debian's cpp-httplib is a compiled library whose header changes layout
 # with the CPPHTTPLIB_* feature macros, so its pkg-config flags are needed,

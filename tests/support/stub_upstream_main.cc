@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -94,14 +95,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.max_records = static_cast<size_t>(absl::GetFlag(FLAGS_max_records));
-  // Never destroyed: connection threads may use it until _exit().
-  auto* server = new session_gateway::testing::StubServer(options);
-  absl::Status listening = server->Listen(absl::GetFlag(FLAGS_port));
+  auto owned = std::make_unique<session_gateway::testing::StubServer>(options);
+  absl::Status listening = owned->Listen(absl::GetFlag(FLAGS_port));
   if (!listening.ok()) {
     std::fprintf(stderr, "stub_upstream: %s\n",
                  std::string(listening.message()).c_str());
-    return 2;
+    return 2;  // `owned` frees the server: nothing else refers to it yet.
   }
+  // Never destroyed from here on: connection threads may use it until
+  // _exit(), which runs no destructors (and LeakSanitizer does not run
+  // after _exit either).
+  session_gateway::testing::StubServer* server = owned.release();
   std::thread([server] { server->AcceptLoop(); }).detach();
 
   std::printf("listening on 127.0.0.1:%d\n", server->port());

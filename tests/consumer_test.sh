@@ -17,7 +17,7 @@ cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
 test -x "$work/prefix/bin/session-gateway"
 test -x "$work/prefix/bin/session-convert"
 test -f "$work/prefix/share/session_gateway/proto/gr4vy/sessions/v1/session.proto"
-cmake -S "$source_dir/test/consumer" -B "$work/build" -G Ninja \
+cmake -S "$source_dir/tests/consumer" -B "$work/build" -G Ninja \
   -DCMAKE_PREFIX_PATH="$work/prefix" "${extra[@]}" >/dev/null
 cmake --build "$work/build" >/dev/null
 out=$("$work/build/consumer")
