@@ -11,11 +11,16 @@ scripts/install-deps.sh
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-$(nproc)}
 buf=.tools/node_modules/.bin/buf
+# The last revision whose protos callers may have compiled against: a
+# change that breaks them (FILE rules) fails here. Advance it deliberately.
+export BREAKING_BASELINE=${BREAKING_BASELINE:-e9dcc33be4190fe06480c90b5c5e1a567b393ae0}
 
 echo "== buf lint"
 "$buf" lint
 echo "== buf format"
 "$buf" format proto --diff --exit-code
+echo "== buf breaking (against $BREAKING_BASELINE)"
+scripts/buf-breaking.sh
 
 echo "== build ($BUILD_DIR)"
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
