@@ -12,6 +12,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev openssl libcpp-httplib-dev rapidjson-dev libsimdjson-dev
   golang-github-gogo-googleapis-dev grpc-proto
   clang-14 libclang-rt-14-dev nghttp2-client
+  python3 python3-jsonschema python3-cryptography
 )
 missing=()
 for p in "${packages[@]}"; do
