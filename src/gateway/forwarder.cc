@@ -263,7 +263,7 @@ void ForwardCall::HandleResultLocked(upstream::HttpResult result) {
     }
     return FinishLocked(TransportErrorStatus(failure, facts()));
   }
-  FinishLocked(UpstreamErrorStatus(result.response.status, result.response.body, facts()));
+  FinishLocked(UpstreamErrorStatus(result.response, facts()));
 }
 
 void ForwardCall::OnBackoffDone(bool fired) {
@@ -283,20 +283,18 @@ void ForwardCall::OnBackoffDone(bool fired) {
 grpc::Status ForwardCall::SuccessStatus(const upstream::HttpResponse& response) {
   for (const auto& [name, value] : response.headers) {
     if (name == "content-type" && !IsJsonContentType(value)) {
-      return SimpleStatus(grpc::StatusCode::INTERNAL,
-                          absl::StrCat("upstream answered HTTP ", response.status,
-                                       " with Content-Type \"", value.substr(0, 64),
-                                       "\", not JSON"));
+      return UnreadableSuccessStatus(
+          response, absl::StrCat("Content-Type \"", value.substr(0, 64), "\", not JSON"), facts());
     }
   }
   convert::ParseOptions lenient;  // Responses are read as the SDKs read them.
   lenient.max_depth = forwarder_.options_.max_json_depth;
   absl::Status parsed = convert::RestJsonToMessage(response.body, response_, lenient);
   if (!parsed.ok()) {
-    return SimpleStatus(grpc::StatusCode::INTERNAL,
-                        absl::StrCat("upstream answered HTTP ", response.status,
-                                     " with a body that is not a valid ",
-                                     response_->GetDescriptor()->name(), ": ", parsed.message()));
+    return UnreadableSuccessStatus(response,
+                                   absl::StrCat("a body that is not a valid ",
+                                                response_->GetDescriptor()->name(), ": ", parsed.message()),
+                                   facts());
   }
   return grpc::Status::OK;
 }

@@ -3,19 +3,29 @@
 // gr4vy.sessions.v1.UpstreamError inside a google.rpc.Status detail, so
 // grpcurl and buf curl show it decoded.
 //
+// Every status made here fits gRPC trailers: clients refuse trailers over
+// their metadata limit (8 KiB in Java and in many other clients, as gRPC's
+// PROTOCOL-HTTP2 suggests), and a refused trailer reaches the caller as a
+// bare INTERNAL "stream reset" with nothing the upstream said. So the
+// message is cut to kMaxStatusMessageWireBytes as sent and the serialized
+// google.rpc.Status to kMaxStatusDetailsBytes (base64: 5,464 bytes); with
+// the other trailers, a few hundred bytes, the whole set stays under 7 KiB.
+//
 // Usage:
 //
-//   grpc::Status status = UpstreamErrorStatus(404, body, {"req-1", 1});
-//   // status.error_code() == grpc::StatusCode::NOT_FOUND
+//   grpc::Status status = UpstreamErrorStatus(http_response, {"req-1", 1});
+//   // http_response.status == 404: status.error_code() == NOT_FOUND
 #ifndef SESSION_GATEWAY_GATEWAY_STATUS_MAPPING_H_
 #define SESSION_GATEWAY_GATEWAY_STATUS_MAPPING_H_
 
+#include <cstddef>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "gateway/route.h"
 #include "grpcpp/support/status.h"
+#include "upstream/http_client.h"
 
 namespace session_gateway {
 namespace gateway {
@@ -40,11 +50,37 @@ struct CallFacts {
   int attempts = 1;
 };
 
-// The status for an upstream answer with a non-2xx `http_status`. The
-// message is the API's `message` (or the first validation `detail`'s
-// `msg`), else "upstream answered HTTP <status>"; the detail holds the
-// HTTP status, code, message, details and the parsed body.
-grpc::Status UpstreamErrorStatus(int http_status, absl::string_view body, const CallFacts& facts);
+// Longest status message (`grpc-message`) as sent, that is after gRPC's
+// percent-encoding, which turns each byte outside printable ASCII (and
+// '%') into three. Longer messages are cut on a character boundary and end
+// with kCutMarker.
+inline constexpr size_t kMaxStatusMessageWireBytes = 1024;
+
+// Largest serialized google.rpc.Status (`grpc-status-details-bin` before
+// base64). An UpstreamError detail is filled in priority order (facts, code,
+// message, then details, then the body) until it would not fit.
+inline constexpr size_t kMaxStatusDetailsBytes = 4096;
+
+// Ends a status message or text that was cut.
+inline constexpr char kCutMarker[] = " [truncated]";
+
+// The status for an upstream answer with a non-2xx status. The code
+// follows HttpStatusToGrpcCode. The message is the API's `message` (or the
+// first validation `detail`'s `msg`, or a string `detail`), else
+// "upstream answered HTTP <status>". The UpstreamError detail holds the
+// HTTP status, content type, code, message, details and the body: parsed
+// in `body` when it is JSON and fits, else as `body_text`, cut if need be.
+grpc::Status UpstreamErrorStatus(const upstream::HttpResponse& response, const CallFacts& facts);
+
+// The status for a 2xx answer whose body cannot be the RPC's response (not
+// JSON, a number no double holds, a wrong type, a non-JSON content type):
+// INTERNAL with the message "upstream answered HTTP <status> with
+// <reason>". The API may have created a session all the same, so the
+// UpstreamError detail carries the exact body text (cut only beyond the
+// bound, then `body_truncated`), its content type, size, the request id and
+// attempts.
+grpc::Status UnreadableSuccessStatus(const upstream::HttpResponse& response, absl::string_view reason,
+                                     const CallFacts& facts);
 
 // The status for a failure with no HTTP answer (connection refused, time
 // out, response too large), with the same kind of detail (http_status 0).
