@@ -126,7 +126,7 @@ absl::Status ProtoJsonToMessage(absl::string_view json, const convert::ParseOpti
   std::vector<JsonMember> json_members;
   bool first = true;
   std::string key;
-  reader.BeginObject(nullptr, 1);
+  if (!reader.BeginObject(nullptr, 1)) return reader.status();
   while (reader.NextMember(nullptr, &first, &key)) {
     const JsonPath path = JsonPath::Member(nullptr, key);
     const FieldDescriptor* field = FieldForKey(message->GetDescriptor(), key);
