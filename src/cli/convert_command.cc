@@ -3,10 +3,11 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "cli/json_depth.h"
+#include "cli/proto_json.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
-#include "google/protobuf/util/json_util.h"
 #include "gr4vy/sessions/v1/session.pb.h"
 
 namespace session_gateway {
@@ -49,23 +50,18 @@ absl::Status Read(const ConvertRequest& request, absl::string_view input, Messag
       !s.ok()) {
     return s;
   }
-  // A Struct nests two messages (Struct, Value) per JSON level.
-  const int recursion_limit = 2 * request.limits.max_depth + 2;
+  // protobuf's parsers count message recursion: allow enough for
+  // max_depth JSON levels, then count JSON levels exactly.
+  const int recursion_limit = RecursionLimitFor(request.limits.max_depth);
   switch (request.from) {
     case Format::kRest: {
       convert::ParseOptions options = request.limits;
       options.strict = request.strict;
       return convert::RestJsonToMessage(input, message, options);
     }
-    case Format::kProtoJson: {
-      google::protobuf::util::JsonParseOptions options;
-      options.ignore_unknown_fields = !request.strict;
-      // protobuf 3.21 has its own Status type, not absl's.
-      auto s = google::protobuf::util::JsonStringToMessage(
-          google::protobuf::StringPiece(input.data(), input.size()), message, options);
-      if (!s.ok()) return InputError(std::string(s.message()));
-      return absl::OkStatus();
-    }
+    case Format::kProtoJson:
+      return ProtoJsonToMessage(input, request.limits, /*ignore_unknown_fields=*/!request.strict,
+                                message);
     case Format::kText: {
       google::protobuf::TextFormat::Parser parser;
       TextErrors errors;
@@ -74,7 +70,7 @@ absl::Status Read(const ConvertRequest& request, absl::string_view input, Messag
       if (!parser.ParseFromString(std::string(input), message)) {
         return InputError(errors.first().empty() ? "invalid text format" : errors.first());
       }
-      return absl::OkStatus();
+      return CheckJsonDepth(*message, request.limits.max_depth);
     }
     case Format::kBinary: {
       google::protobuf::io::CodedInputStream stream(
@@ -83,7 +79,7 @@ absl::Status Read(const ConvertRequest& request, absl::string_view input, Messag
       if (!message->ParseFromCodedStream(&stream) || !stream.ConsumedEntireMessage()) {
         return InputError(absl::StrCat("not a valid serialized ", message->GetTypeName()));
       }
-      return absl::OkStatus();
+      return CheckJsonDepth(*message, request.limits.max_depth);
     }
   }
   return absl::InternalError("unknown format");
@@ -101,11 +97,11 @@ absl::StatusOr<std::string> Write(const ConvertRequest& request, const Message& 
       return out;
     }
     case Format::kProtoJson: {
-      google::protobuf::util::JsonPrintOptions options;
-      options.add_whitespace = request.pretty;
-      auto s = google::protobuf::util::MessageToJsonString(message, &out, options);
-      if (!s.ok()) return InputError(std::string(s.message()));
-      if (out.empty() || out.back() != '\n') out.push_back('\n');
+      convert::PrintOptions options;
+      options.pretty = request.pretty;
+      options.max_depth = request.limits.max_depth;
+      if (absl::Status s = MessageToProtoJson(message, options, &out); !s.ok()) return s;
+      out.push_back('\n');
       return out;
     }
     case Format::kText:

@@ -37,7 +37,9 @@ struct ConvertRequest {
   Format to = Format::kRest;
   bool strict = false;  // Strict REST parsing; protojson rejects unknown fields.
   bool pretty = false;  // Indented JSON output (rest and protojson).
-  convert::ParseOptions limits;  // Depth and size limits for every format.
+  // Depth (in JSON levels) and size limits, for reading and writing every
+  // format.
+  convert::ParseOptions limits;
 };
 
 // Converts `input`. kInvalidArgument for a usage problem (unknown message)

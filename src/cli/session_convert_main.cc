@@ -9,6 +9,7 @@
 #include "absl/flags/flag.h"
 #include "cli/convert_command.h"
 #include "common/command_line.h"
+#include "google/protobuf/stubs/logging.h"
 
 ABSL_FLAG(std::string, message, "", "Message type: CreateSession or PaymentServiceSession.");
 ABSL_FLAG(std::string, from, "rest", "Input format: rest, protojson, text or binary.");
@@ -17,10 +18,29 @@ ABSL_FLAG(bool, strict, false,
           "Strict parsing: reject unknown keys, aliases, duplicate keys, unknown statuses, a "
           "missing required status and integers beyond 2^53 (rest); unknown fields (protojson).");
 ABSL_FLAG(bool, pretty, false, "Indent JSON output.");
-ABSL_FLAG(int, max_depth, 100, "Deepest nesting of JSON objects and arrays accepted.");
+ABSL_FLAG(int, max_depth, 100,
+          "Deepest nesting of JSON objects and arrays read or written, in JSON levels (the "
+          "top-level object is 1), whatever the input and output formats.");
 ABSL_FLAG(int64_t, max_input_bytes, int64_t{64} << 20, "Largest input accepted, in bytes.");
 
+namespace {
+
+// protobuf logs some failures to stderr before it reports them through a
+// return value: invalid UTF-8 in a string field of a binary message, for
+// example. session-convert reports every failure as its one "error:" line,
+// so those lines are dropped; only a fatal message (protobuf aborts after
+// it) still reaches stderr, since it is all the user would have.
+void KeepOnlyFatalProtobufLogs(google::protobuf::LogLevel level, const char* filename, int line,
+                               const std::string& message) {
+  if (level != google::protobuf::LOGLEVEL_FATAL) return;
+  std::fprintf(stderr, "session-convert: protobuf fatal error at %s:%d: %s\n", filename, line,
+               message.c_str());
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  google::protobuf::SetLogHandler(&KeepOnlyFatalProtobufLogs);
   using session_gateway::cli::ConvertRequest;
   session_gateway::CommandLine spec;
   spec.program = "session-convert";

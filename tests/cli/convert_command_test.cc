@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gr4vy/sessions/v1/session.pb.h"
 #include "gtest/gtest.h"
@@ -108,6 +109,147 @@ TEST(ConvertTest, DeepResponseBodySurvivesBinaryAndText) {
     ASSERT_TRUE(back.ok()) << back.status();
     EXPECT_THAT(*back, HasSubstr("[[[[")) << back->substr(0, 80);
   }
+}
+
+// {"response_body":{"a":{"a":...1...}}}: `levels` JSON levels of objects,
+// the costliest nesting for protobuf (three messages per level).
+std::string NestedObjects(int levels) {
+  std::string doc = R"({"response_body":)";
+  for (int i = 2; i < levels; ++i) doc += R"({"a":)";
+  doc += "{}";
+  for (int i = 2; i < levels; ++i) doc += "}";
+  return doc + "}";
+}
+
+constexpr Format kAllFormats[] = {Format::kRest, Format::kProtoJson, Format::kText,
+                                  Format::kBinary};
+
+// --max_depth counts JSON levels in every format, whatever protobuf's own
+// recursion limits (100 messages, about 33 Struct levels) would say.
+TEST(ConvertDepthTest, MaxDepthLevelsWorkInEveryFormat) {
+  for (int levels : {100, 150}) {
+    const std::string doc = NestedObjects(levels);
+    for (Format middle : kAllFormats) {
+      SCOPED_TRACE(absl::StrCat(levels, " levels via format ", static_cast<int>(middle)));
+      ConvertRequest there = Request("CreateSession", Format::kRest, middle);
+      there.limits.max_depth = levels;
+      absl::StatusOr<std::string> out = Convert(there, doc);
+      ASSERT_TRUE(out.ok()) << out.status();
+      ConvertRequest back = Request("CreateSession", middle, Format::kRest);
+      back.limits.max_depth = levels;
+      absl::StatusOr<std::string> rest = Convert(back, *out);
+      ASSERT_TRUE(rest.ok()) << rest.status();
+      EXPECT_EQ(*rest, R"({"type":"payment-service-session",)" + doc.substr(1) + "\n");
+    }
+  }
+}
+
+TEST(ConvertDepthTest, OneLevelMoreFailsNamingThePathInEveryFormat) {
+  const std::string doc = NestedObjects(101);
+  for (Format format : kAllFormats) {
+    SCOPED_TRACE(static_cast<int>(format));
+    // Written with a higher limit, read with the default of 100.
+    ConvertRequest write = Request("CreateSession", Format::kRest, format);
+    write.limits.max_depth = 101;
+    absl::StatusOr<std::string> input = Convert(write, doc);
+    ASSERT_TRUE(input.ok()) << input.status();
+    absl::StatusOr<std::string> out = Convert(Request("CreateSession", format, Format::kRest), *input);
+    ASSERT_FALSE(out.ok());
+    EXPECT_EQ(out.status().code(), absl::StatusCode::kInvalidArgument);
+    const std::string message(out.status().message());
+    const std::string key = format == Format::kProtoJson ? "responseBody" : "response_body";
+    std::string path = "$." + key;
+    for (int i = 2; i < 101; ++i) path += ".a";
+    EXPECT_EQ(message, path + ": nesting is deeper than the limit of 100 levels");
+  }
+}
+
+TEST(ConvertDepthTest, PrintingHasTheSameLimit) {
+  // A 101-level message read as binary with a higher limit, printed with 100.
+  ConvertRequest write = Request("CreateSession", Format::kRest, Format::kBinary);
+  write.limits.max_depth = 101;
+  absl::StatusOr<std::string> binary = Convert(write, NestedObjects(101));
+  ASSERT_TRUE(binary.ok());
+  for (Format to : {Format::kRest, Format::kProtoJson}) {
+    ConvertRequest print = Request("CreateSession", Format::kBinary, to);
+    print.limits.max_depth = 101;
+    ASSERT_TRUE(Convert(print, *binary).ok());
+    // Reading allows 101 here and printing only 100: the printer refuses.
+    print.limits.max_depth = 100;
+    absl::StatusOr<std::string> out = Convert(print, *binary);
+    ASSERT_FALSE(out.ok());
+    EXPECT_THAT(std::string(out.status().message()), HasSubstr("limit of 100 levels"));
+  }
+}
+
+// protobuf reads the integer literal -0 as the integer 0; a Struct number
+// must keep its sign through protojson, in and out.
+TEST(ConvertTest, ProtoJsonKeepsNegativeZero) {
+  absl::StatusOr<std::string> rest =
+      Convert(Request("CreateSession", Format::kProtoJson, Format::kRest),
+              R"({"responseBody":{"x":-0,"y":[-0,-0.0],"z":{"w":-0e0}}})");
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_EQ(*rest, R"({"type":"payment-service-session","response_body":{"x":-0,"y":[-0,-0],)"
+                   R"("z":{"w":-0}}})"
+                   "\n");
+  absl::StatusOr<std::string> proto_json =
+      Convert(Request("CreateSession", Format::kRest, Format::kProtoJson),
+              R"({"response_body":{"x":-0}})");
+  ASSERT_TRUE(proto_json.ok()) << proto_json.status();
+  EXPECT_EQ(*proto_json, R"({"type":"payment-service-session","responseBody":{"x":-0}})" "\n");
+}
+
+TEST(ConvertTest, ProtoJsonReadsEitherFieldNameAndNullAsAbsent) {
+  for (const char* input : {R"({"response_body":{"a":1}})", R"({"responseBody":{"a":1}})",
+                            R"({"responseBody":null,"response_body":{"a":1}})"}) {
+    absl::StatusOr<std::string> rest =
+        Convert(Request("CreateSession", Format::kProtoJson, Format::kRest), input);
+    ASSERT_TRUE(rest.ok()) << rest.status();
+    EXPECT_EQ(*rest, R"({"type":"payment-service-session","response_body":{"a":1}})" "\n");
+  }
+  absl::StatusOr<std::string> rest = Convert(
+      Request("CreateSession", Format::kProtoJson, Format::kRest), R"({"responseBody":null})");
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_EQ(*rest, R"({"type":"payment-service-session"})" "\n");
+}
+
+// session-convert promises one error line; protobuf's JSON errors quote the
+// input on further lines.
+TEST(ConvertTest, ProtoJsonErrorsAreOneLine) {
+  for (const char* input : {R"({"code":"\udc00"})", R"({"code":1})",
+                            R"({"responseBody":[]})", "[]",
+                            R"({"statusCode":"x"} x)"}) {
+    absl::StatusOr<std::string> out =
+        Convert(Request("CreateSession", Format::kProtoJson, Format::kRest), input);
+    ASSERT_FALSE(out.ok()) << input;
+    EXPECT_THAT(std::string(out.status().message()), StartsWith("$")) << input;
+    EXPECT_EQ(std::string(out.status().message()).find('\n'), std::string::npos) << input;
+  }
+}
+
+// What a gRPC caller sees: unrecognized_status is an ordinary field.
+TEST(ConvertTest, UnrecognizedStatusIsAnOrdinaryProtoJsonField) {
+  absl::StatusOr<std::string> proto_json =
+      Convert(Request("CreateSession", Format::kRest, Format::kProtoJson),
+              R"({"type":"payment-service-session","status":"pending"})");
+  ASSERT_TRUE(proto_json.ok()) << proto_json.status();
+  EXPECT_EQ(*proto_json, R"({"type":"payment-service-session","unrecognizedStatus":"pending"})"
+                         "\n");
+  for (const char* input : {R"({"unrecognizedStatus":"pending"})",
+                            R"({"unrecognized_status":"pending"})"}) {
+    absl::StatusOr<std::string> rest =
+        Convert(Request("CreateSession", Format::kProtoJson, Format::kRest), input);
+    ASSERT_TRUE(rest.ok()) << rest.status();
+    EXPECT_EQ(*rest, R"({"type":"payment-service-session","status":"pending"})" "\n");
+  }
+  // Both a known status and a kept string: fine in protobuf forms, but the
+  // REST form has one key for them.
+  const char* both = R"({"status":"CREATE_SESSION_STATUS_FAILED","unrecognizedStatus":"pending"})";
+  EXPECT_TRUE(Convert(Request("CreateSession", Format::kProtoJson, Format::kBinary), both).ok());
+  absl::StatusOr<std::string> rest =
+      Convert(Request("CreateSession", Format::kProtoJson, Format::kRest), both);
+  ASSERT_FALSE(rest.ok());
+  EXPECT_THAT(std::string(rest.status().message()), StartsWith("$.status: "));
 }
 
 TEST(ConvertTest, InputLimitAppliesToEveryFormat) {

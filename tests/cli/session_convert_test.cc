@@ -106,6 +106,78 @@ TEST(SessionConvertTest, HelpListsEveryFlagWithItsDefault) {
   EXPECT_THAT(run.out, HasSubstr("default: rest"));
 }
 
+// `levels` JSON levels of nested objects inside a CreateSession.
+std::string NestedObjects(int levels) {
+  std::string doc = R"({"response_body":)";
+  for (int i = 2; i < levels; ++i) doc += R"({"a":)";
+  doc += "{}";
+  for (int i = 2; i < levels; ++i) doc += "}";
+  return doc + "}";
+}
+
+constexpr const char* kFormats[] = {"rest", "protojson", "text", "binary"};
+
+// 100 levels (the default --max_depth) convert through every format and
+// back; protobuf's own limits would stop protojson at about 33.
+TEST(SessionConvertTest, HundredLevelsWorkInEveryFormat) {
+  const std::string doc = NestedObjects(100);
+  for (const char* format : kFormats) {
+    CommandResult there = Convert(absl::StrCat("--message=CreateSession --to=", format), doc);
+    ASSERT_EQ(there.exit_code, 0) << format << ": " << there.err;
+    EXPECT_EQ(there.err, "") << format;
+    CommandResult back =
+        Convert(absl::StrCat("--message=CreateSession --from=", format), there.out);
+    ASSERT_EQ(back.exit_code, 0) << format << ": " << back.err;
+    EXPECT_EQ(back.err, "") << format;
+    EXPECT_EQ(back.out, R"({"type":"payment-service-session",)" + doc.substr(1) + "\n")
+        << format;
+  }
+}
+
+// 101 levels: exactly one stderr line, naming the path, and no protobuf
+// log line, reading any format (and printing protojson).
+TEST(SessionConvertTest, HundredAndOneLevelsFailWithOneErrorLine) {
+  const std::string doc = NestedObjects(101);
+  std::string path;
+  for (int i = 2; i < 101; ++i) path += ".a";
+  for (const char* format : kFormats) {
+    CommandResult input =
+        Convert(absl::StrCat("--message=CreateSession --max_depth=101 --to=", format), doc);
+    ASSERT_EQ(input.exit_code, 0) << format << ": " << input.err;
+    CommandResult run = Convert(absl::StrCat("--message=CreateSession --from=", format), input.out);
+    EXPECT_EQ(run.exit_code, 1) << format;
+    EXPECT_EQ(run.out, "") << format;
+    const std::string key = std::string(format) == "protojson" ? "responseBody" : "response_body";
+    EXPECT_EQ(run.err, absl::StrCat("error: $.", key, path,
+                                    ": nesting is deeper than the limit of 100 levels\n"))
+        << format;
+  }
+  CommandResult print = Convert("--message=CreateSession --to=protojson", doc);
+  EXPECT_EQ(print.exit_code, 1);
+  EXPECT_EQ(print.err, absl::StrCat("error: $.response_body", path,
+                                    ": nesting is deeper than the limit of 100 levels\n"));
+}
+
+TEST(SessionConvertTest, NegativeZeroSurvivesProtoJsonBothWays) {
+  CommandResult in = Convert("--message=CreateSession --from=protojson",
+                             R"({"response_body":{"x":-0}})");
+  EXPECT_EQ(in.exit_code, 0) << in.err;
+  EXPECT_EQ(in.out, R"({"type":"payment-service-session","response_body":{"x":-0}})" "\n");
+  CommandResult out = Convert("--message=CreateSession --to=protojson",
+                              R"({"response_body":{"x":-0}})");
+  EXPECT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_EQ(out.out, R"({"type":"payment-service-session","responseBody":{"x":-0}})" "\n");
+}
+
+// protobuf logs invalid UTF-8 in a binary string field before failing; the
+// log line must not reach stderr.
+TEST(SessionConvertTest, InvalidUtf8InBinaryGivesOnlyTheErrorLine) {
+  CommandResult run =
+      Convert("--message=CreateSession --from=binary", std::string("\x1a\x02\xff\xfe", 4));
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_EQ(run.err, "error: $: not a valid serialized gr4vy.sessions.v1.CreateSession\n");
+}
+
 TEST(SessionConvertTest, HostileInputsFailCleanly) {
   for (const std::string& input :
        {std::string(200000, '['), std::string("{\"response_body\":") + std::string(100000, '{'),

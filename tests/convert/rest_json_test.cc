@@ -13,9 +13,11 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -24,9 +26,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/descriptor.pb.h"
+#include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/field_mask.pb.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "gr4vy/rest/v1/annotations.pb.h"
 #include "gr4vy/sessions/v1/session.pb.h"
 #include "gtest/gtest.h"
 
@@ -54,6 +60,7 @@ using ::gr4vy::sessions::v1::PaymentServiceSessionStatus;
 using ::gr4vy::sessions::v1::PaymentServiceSessionType;
 using ::testing::AnyOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using namespace std::string_literals;  // NOLINT: "\0"s for embedded NULs.
 
 constexpr char kType[] = "payment-service-session";
@@ -537,27 +544,40 @@ TEST_P(EnumTest, RestStringsParseAndPrint) {
   EXPECT_EQ(pss.status(), PAYMENT_SERVICE_SESSION_STATUS_SUCCEEDED);
 }
 
-// Unknown strings for the open CreateSession.status: unspecified in lenient
-// mode (and then omitted on output), an error in strict mode.
+// Unknown strings for the open CreateSession.status: in lenient mode the
+// enum is unspecified and the exact string is kept in unrecognized_status,
+// so it prints back unchanged under "status"; in strict mode an error.
 TEST_P(EnumTest, UnknownCreateSessionStatus) {
-  for (const char* json :
-       {R"({"status":"pending"})", R"({"status":"SUCCEEDED"})",
-        R"({"status":"Succeeded"})", R"({"status":""})",
-        R"({"status":"CREATE_SESSION_STATUS_SUCCEEDED"})",
-        R"({"status":"CREATE_SESSION_STATUS_UNSPECIFIED"})",
-        R"({"status":"succeeded "})"}) {
+  for (const char* text :
+       {"pending", "SUCCEEDED", "Succeeded", "CREATE_SESSION_STATUS_SUCCEEDED",
+        "CREATE_SESSION_STATUS_UNSPECIFIED", "succeeded ", "unrecognized_status"}) {
+    const std::string json = absl::StrCat(R"({"status":")", text, R"("})");
     SCOPED_TRACE(json);
     CreateSession session;
     session.set_status(CREATE_SESSION_STATUS_FAILED);
     absl::Status status = ParseCreate(json, strict(), &session);
     if (strict()) {
       EXPECT_THAT(status, ErrorAt("$.status"));
+      EXPECT_THAT(status, MentionsAnyOf(std::vector<std::string>{"unknown value"}));
     } else {
       ASSERT_THAT(status, IsOk());
       EXPECT_EQ(session.status(), CREATE_SESSION_STATUS_UNSPECIFIED);
-      EXPECT_EQ(Print(session), R"({"type":"payment-service-session"})");
+      EXPECT_EQ(session.unrecognized_status(), text);
+      EXPECT_EQ(Print(session),
+                absl::StrCat(R"({"type":"payment-service-session","status":")", text, R"("})"));
     }
   }
+}
+
+// An empty string names no value either, but a proto3 string without
+// presence cannot tell "" from unset: it reads as a missing status.
+TEST(OpenEnumTest, EmptyCreateSessionStatusReadsAsUnspecified) {
+  CreateSession session;
+  ASSERT_THAT(ParseCreate(R"({"status":""})", false, &session), IsOk());
+  EXPECT_EQ(session.status(), CREATE_SESSION_STATUS_UNSPECIFIED);
+  EXPECT_EQ(session.unrecognized_status(), "");
+  EXPECT_EQ(Print(session), R"({"type":"payment-service-session"})");
+  EXPECT_THAT(ParseCreate(R"({"status":""})", true), ErrorAt("$.status"));
 }
 
 // PaymentServiceSession's enums are closed: unknown strings are errors in
@@ -601,6 +621,215 @@ TEST(EnumPrintTest, EnumValueWithNoRestNameFailsToPrint) {
   PaymentServiceSession pss;
   pss.set_status(static_cast<PaymentServiceSessionStatus>(-1));
   EXPECT_THAT(PrintStatus(pss), ErrorAt("$.status"));
+}
+
+// ---------------------------------------------------------------------------
+// Unrecognized enum strings: (gr4vy.rest.v1.field).unrecognized_value_field.
+
+// Escapes are decoded before the string is kept, and the printer writes it
+// with its own minimal escaping, as for any string.
+TEST(UnrecognizedStatusTest, KeepsTheDecodedStringAndPrintsItCanonically) {
+  CreateSession session;
+  ASSERT_THAT(ParseCreate(R"({"status":"p\u0065nd\"ing\u00e9\ud83d\ude00"})", false, &session),
+              IsOk());
+  EXPECT_EQ(session.unrecognized_status(), "pend\"ing\xC3\xA9\xF0\x9F\x98\x80");
+  EXPECT_EQ(Print(session), "{\"type\":\"payment-service-session\",\"status\":"
+                            "\"pend\\\"ing\xC3\xA9\xF0\x9F\x98\x80\"}");
+}
+
+TEST(UnrecognizedStatusTest, IsWrittenWhereStatusBelongsInKeyOrder) {
+  CreateSession session;
+  session.set_code("c");
+  session.set_status_code(1);
+  session.set_unrecognized_status("pending");
+  EXPECT_EQ(Print(session), R"({"type":"payment-service-session","status":"pending",)"
+                            R"("code":"c","status_code":1})");
+  EXPECT_EQ(Print(session, Pretty()),
+            "{\n  \"type\": \"payment-service-session\",\n  \"status\": \"pending\",\n"
+            "  \"code\": \"c\",\n  \"status_code\": 1\n}");
+}
+
+// The last of duplicate keys wins, and that includes the kept string.
+TEST(UnrecognizedStatusTest, DuplicateStatusKeysReplaceTheKeptString) {
+  CreateSession session;
+  ASSERT_THAT(ParseCreate(R"({"status":"pending","status":"succeeded"})", false, &session),
+              IsOk());
+  EXPECT_EQ(session.status(), CREATE_SESSION_STATUS_SUCCEEDED);
+  EXPECT_EQ(session.unrecognized_status(), "");
+  ASSERT_THAT(ParseCreate(R"({"status":"pending","status":null})", false, &session), IsOk());
+  EXPECT_EQ(session.status(), CREATE_SESSION_STATUS_UNSPECIFIED);
+  EXPECT_EQ(session.unrecognized_status(), "");
+  ASSERT_THAT(ParseCreate(R"({"status":"pending","status":"later"})", false, &session), IsOk());
+  EXPECT_EQ(session.unrecognized_status(), "later");
+  ASSERT_THAT(ParseCreate(R"({"status":"failed","status":"later"})", false, &session), IsOk());
+  EXPECT_EQ(session.status(), CREATE_SESSION_STATUS_UNSPECIFIED);
+  EXPECT_EQ(session.unrecognized_status(), "later");
+}
+
+TEST(UnrecognizedStatusTest, ParsingClearsAKeptString) {
+  CreateSession session;
+  session.set_unrecognized_status("old");
+  ASSERT_THAT(ParseCreate(R"({"status":"failed"})", false, &session), IsOk());
+  EXPECT_EQ(session.unrecognized_status(), "");
+}
+
+// The field that keeps the string has no wire key: on input its name (and
+// its camelCase JSON name) is an unknown key like any other.
+TEST(UnrecognizedStatusTest, ItsOwnNameIsAnUnknownKey) {
+  for (const char* key : {"unrecognized_status", "unrecognizedStatus"}) {
+    const std::string json = absl::StrCat(R"({"status":"failed",")", key, R"(":"pending"})");
+    SCOPED_TRACE(json);
+    CreateSession session;
+    ASSERT_THAT(ParseCreate(json, false, &session), IsOk());
+    EXPECT_EQ(session.status(), CREATE_SESSION_STATUS_FAILED);
+    EXPECT_EQ(session.unrecognized_status(), "");
+    EXPECT_THAT(ParseCreate(json, true), ErrorAt(absl::StrCat("$.", key)));
+    EXPECT_THAT(ParseCreate(json, true),
+                MentionsAnyOf(std::vector<std::string>{"unknown field"}));
+  }
+  // Not even a wrong type is checked against it: lenient mode ignores it.
+  EXPECT_THAT(ParseCreate(R"({"unrecognized_status":{"a":[1]}})", false), IsOk());
+}
+
+TEST(UnrecognizedStatusTest, ItsOwnNameIsNeverPrinted) {
+  CreateSession session;
+  session.set_unrecognized_status("pending");
+  EXPECT_THAT(Print(session), Not(HasSubstr("unrecognized")));
+  session.set_unrecognized_status("");
+  EXPECT_EQ(Print(session), R"({"type":"payment-service-session"})");
+}
+
+// A known status and a kept string cannot both be printed under one key:
+// printing either would silently lose the other, so it is an error.
+TEST(UnrecognizedStatusTest, KnownStatusAndKeptStringTogetherFailToPrint) {
+  CreateSession session;
+  session.set_status(CREATE_SESSION_STATUS_FAILED);
+  session.set_unrecognized_status("pending");
+  EXPECT_THAT(PrintStatus(session), ErrorAt("$.status"));
+  EXPECT_THAT(PrintStatus(session),
+              MentionsAnyOf(std::vector<std::string>{"unrecognized_status"}));
+}
+
+// A kept string that names a known value would read back as that value,
+// not as itself: the message cannot round-trip, so it does not print.
+TEST(UnrecognizedStatusTest, KeptStringNamingAKnownValueFailsToPrint) {
+  for (const char* known : {"succeeded", "failed"}) {
+    CreateSession session;
+    session.set_unrecognized_status(known);
+    EXPECT_THAT(PrintStatus(session), ErrorAt("$.status")) << known;
+  }
+}
+
+TEST(UnrecognizedStatusTest, InvalidUtf8FailsToPrint) {
+  CreateSession session;
+  session.set_unrecognized_status("pend\xFFing");
+  EXPECT_THAT(PrintStatus(session), ErrorAt("$.status"));
+}
+
+// Messages built at run time with the annotation, to show it works from
+// descriptors alone and that a bad annotation is an error, never a silent
+// no-op.
+class AnnotationTest : public ::testing::Test {
+ protected:
+  // A message "test.M" with an open enum field `state` annotated with
+  // unrecognized_value_field = `target`, plus the fields `extra` declares
+  // (name -> type).
+  const google::protobuf::Descriptor* Build(
+      const std::string& target,
+      const std::vector<std::pair<std::string, google::protobuf::FieldDescriptorProto::Type>>&
+          extra,
+      bool open_enum = true, bool in_oneof = false) {
+    using google::protobuf::FieldDescriptorProto;
+    google::protobuf::FileDescriptorProto file;
+    file.set_name(absl::StrCat("annotation_test_", ++counter_, ".proto"));
+    file.set_package(absl::StrCat("test", counter_));
+    file.set_syntax("proto3");
+    file.add_dependency("gr4vy/rest/v1/annotations.proto");
+    auto* type = file.add_enum_type();
+    type->set_name("State");
+    auto* zero = type->add_value();
+    zero->set_name("STATE_UNSPECIFIED");
+    zero->set_number(0);
+    auto* on = type->add_value();
+    on->set_name("STATE_ON");
+    on->set_number(1);
+    on->mutable_options()->MutableExtension(gr4vy::rest::v1::enum_value)->set_name("on");
+    auto* message = file.add_message_type();
+    message->set_name("M");
+    auto* state = message->add_field();
+    state->set_name("state");
+    state->set_number(1);
+    state->set_label(FieldDescriptorProto::LABEL_OPTIONAL);
+    state->set_type(FieldDescriptorProto::TYPE_ENUM);
+    state->set_type_name(absl::StrCat(".test", counter_, ".State"));
+    auto* rest = state->mutable_options()->MutableExtension(gr4vy::rest::v1::field);
+    rest->set_open_enum(open_enum);
+    rest->set_unrecognized_value_field(target);
+    int number = 2;
+    for (const auto& [name, field_type] : extra) {
+      auto* field = message->add_field();
+      field->set_name(name);
+      field->set_number(number++);
+      field->set_label(FieldDescriptorProto::LABEL_OPTIONAL);
+      field->set_type(field_type);
+      if (in_oneof) field->set_oneof_index(0);
+    }
+    if (in_oneof) message->add_oneof_decl()->set_name("choice");
+    const google::protobuf::FileDescriptor* built = pool_.BuildFile(file);
+    EXPECT_NE(built, nullptr);
+    return built == nullptr ? nullptr : built->FindMessageTypeByName("M");
+  }
+
+  std::unique_ptr<Message> New(const google::protobuf::Descriptor* descriptor) {
+    return std::unique_ptr<Message>(factory_.GetPrototype(descriptor)->New());
+  }
+
+  // Never freed: the converter caches plans by descriptor address for the
+  // life of the process, as it may for generated types.
+  static inline google::protobuf::DescriptorPool& pool_ =
+      *new google::protobuf::DescriptorPool(google::protobuf::DescriptorPool::generated_pool());
+  static inline google::protobuf::DynamicMessageFactory& factory_ =
+      *new google::protobuf::DynamicMessageFactory(&pool_);
+  static inline int counter_ = 0;
+};
+
+TEST_F(AnnotationTest, AnySiblingNameWorks) {
+  const auto* descriptor =
+      Build("raw_state", {{"raw_state", google::protobuf::FieldDescriptorProto::TYPE_STRING}});
+  ASSERT_NE(descriptor, nullptr);
+  std::unique_ptr<Message> message = New(descriptor);
+  ASSERT_THAT(RestJsonToMessage(R"({"state":"off"})", message.get()), IsOk());
+  const auto* raw = descriptor->FindFieldByName("raw_state");
+  EXPECT_EQ(message->GetReflection()->GetString(*message, raw), "off");
+  EXPECT_EQ(Print(*message), R"({"state":"off"})");
+  EXPECT_THAT(RestJsonToMessage(R"({"raw_state":"x"})", message.get(), Options(true)),
+              ErrorAt("$.raw_state"));
+}
+
+TEST_F(AnnotationTest, BadAnnotationsAreErrors) {
+  using google::protobuf::FieldDescriptorProto;
+  struct Case {
+    const char* why;
+    const google::protobuf::Descriptor* descriptor;
+  };
+  const std::vector<Case> cases = {
+      {"names no field", Build("missing", {{"raw", FieldDescriptorProto::TYPE_STRING}})},
+      {"names itself", Build("state", {})},
+      {"names an integer field", Build("raw", {{"raw", FieldDescriptorProto::TYPE_INT64}})},
+      {"names a field in a oneof",
+       Build("raw", {{"raw", FieldDescriptorProto::TYPE_STRING}}, true, /*in_oneof=*/true)},
+      {"is on a closed enum",
+       Build("raw", {{"raw", FieldDescriptorProto::TYPE_STRING}}, /*open_enum=*/false)},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.why);
+    ASSERT_NE(c.descriptor, nullptr);
+    std::unique_ptr<Message> message = New(c.descriptor);
+    absl::Status parse = RestJsonToMessage("{}", message.get());
+    EXPECT_EQ(parse.code(), absl::StatusCode::kUnimplemented) << parse;
+    EXPECT_THAT(std::string(parse.message()), HasSubstr("unrecognized_value_field"));
+    EXPECT_EQ(MessageToRestJson(*message).status().code(), absl::StatusCode::kUnimplemented);
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -1391,15 +1620,22 @@ TEST(LenientTest, AliasValuesAreCheckedLikeTheField) {
               ErrorAt("$.responseBody.x"));
 }
 
-TEST(LenientTest, UnknownOrMissingCreateSessionStatusIsUnspecified) {
-  for (const char* json : {R"({})", R"({"status":null})",
-                           R"({"status":"pending"})"}) {
+TEST(LenientTest, MissingCreateSessionStatusIsUnspecified) {
+  for (const char* json : {R"({})", R"({"status":null})"}) {
     SCOPED_TRACE(json);
     CreateSession session;
     ASSERT_THAT(ParseCreate(json, false, &session), IsOk());
     EXPECT_EQ(session.status(), CREATE_SESSION_STATUS_UNSPECIFIED);
     EXPECT_EQ(Print(session), R"({"type":"payment-service-session"})");
   }
+}
+
+TEST(LenientTest, UnknownCreateSessionStatusIsUnspecifiedAndKept) {
+  CreateSession session;
+  ASSERT_THAT(ParseCreate(R"({"status":"pending"})", false, &session), IsOk());
+  EXPECT_EQ(session.status(), CREATE_SESSION_STATUS_UNSPECIFIED);
+  EXPECT_EQ(session.unrecognized_status(), "pending");
+  EXPECT_EQ(Print(session), R"({"type":"payment-service-session","status":"pending"})");
 }
 
 TEST(LenientTest, DuplicateKeysLastWins) {
@@ -1425,6 +1661,7 @@ TEST(LenientTest, DuplicateKeysLastWins) {
                           &session),
               IsOk());
   EXPECT_EQ(session.status(), CREATE_SESSION_STATUS_UNSPECIFIED);
+  EXPECT_EQ(session.unrecognized_status(), "pending");
 
   ASSERT_THAT(ParseCreate(R"({"status_code":1,"status_code":2})", false,
                           &session),

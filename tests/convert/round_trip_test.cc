@@ -247,6 +247,23 @@ double RandomDouble(Random& r, bool strict_safe) {
   }
 }
 
+// A CreateSession status string this schema does not know: lenient mode
+// keeps it in unrecognized_status. Never empty (an empty string field is
+// "unset" in proto3) and never a known REST name.
+std::vector<uint32_t> RandomUnknownStatus(Random& r) {
+  static const char* const kNear[] = {"pending", "SUCCEEDED", "Succeeded", "succeeded ",
+                                      "failed\n", "processing", "null"};
+  if (r.OneIn(2)) {
+    const char* near = kNear[r.Below(static_cast<int>(sizeof(kNear) / sizeof(kNear[0])))];
+    return std::vector<uint32_t>(near, near + std::strlen(near));
+  }
+  std::vector<uint32_t> cps = RandomCodePoints(r);
+  cps.push_back(RandomCodePoint(r));  // Never empty; never exactly "failed" etc. by luck alone.
+  const std::string text = ToUtf8(cps);
+  if (text == "succeeded" || text == "failed") cps.push_back('!');
+  return cps;
+}
+
 // ---------------------------------------------------------------------------
 // Bit-exact comparison of Values (MessageDifferencer treats 0 and -0 as
 // equal).
@@ -455,7 +472,13 @@ class MessageGenerator {
 
   void Fill(CreateSession* message) {
     if (r_.OneIn(2)) message->set_type(kType);
-    message->set_status(static_cast<CreateSessionStatus>(r_.Below(3)));
+    const int status = r_.Below(4);
+    if (status < 3) {
+      message->set_status(static_cast<CreateSessionStatus>(status));
+    } else {
+      // A status this schema does not know, as lenient parsing keeps it.
+      message->set_unrecognized_status(ToUtf8(RandomUnknownStatus(r_)));
+    }
     FillCommon(message);
   }
 
@@ -479,8 +502,17 @@ void SetTypeConstant(PaymentServiceSession* message) {
 }
 
 bool StrictParsable(const CreateSession& message) {
-  return message.status() != 0;  // status is required in strict mode.
+  // status is required in strict mode, and strict mode rejects strings
+  // that name no known value.
+  return message.status() != 0;
 }
+
+// Where lenient parsing keeps an unknown status string: CreateSession has
+// a place for it; PaymentServiceSession's status is closed.
+void SetUnrecognizedStatus(CreateSession* message, std::string value) {
+  message->set_unrecognized_status(std::move(value));
+}
+void SetUnrecognizedStatus(PaymentServiceSession*, std::string) {}
 bool StrictParsable(const PaymentServiceSession&) { return true; }
 
 template <typename M>
@@ -497,6 +529,13 @@ void CheckProtoRestProto(uint32_t seed, bool strict_safe) {
 
   absl::StatusOr<std::string> printed = MessageToRestJson(original);
   ASSERT_TRUE(printed.ok()) << printed.status();
+  // Only REST wire keys are printed; in particular unrecognized_status is
+  // written under "status", never under a key of its own.
+  Value document;
+  ASSERT_TRUE(JsonToValue(*printed, &document).ok());
+  for (const auto& [key, unused] : document.struct_value().fields()) {
+    EXPECT_THAT(key, ::testing::AnyOf("type", "status", "code", "status_code", "response_body"));
+  }
   // Printing a message whose type is unset prints the constant.
   absl::StatusOr<std::string> printed_expected = MessageToRestJson(expected);
   ASSERT_TRUE(printed_expected.ok()) << printed_expected.status();
@@ -796,9 +835,18 @@ class TextGenerator {
             status_choice - 1));
         break;
       default:
-        // An unknown status: unspecified for CreateSession (open enum),
-        // an error for PaymentServiceSession (closed), so use null there.
-        add("status", create_session ? StringOf("pending") : "null");
+        // An unknown status: kept beside the unspecified enum for
+        // CreateSession (open enum), an error for PaymentServiceSession
+        // (closed), so use null there.
+        if (create_session) {
+          const std::vector<uint32_t> cps = RandomUnknownStatus(r_);
+          std::string text;
+          String(cps, &text);
+          add("status", text);
+          SetUnrecognizedStatus(expected, ToUtf8(cps));
+        } else {
+          add("status", "null");
+        }
         break;
     }
 
@@ -960,6 +1008,18 @@ TEST_P(SeededTest, PaymentServiceSessionRestToProtoToRest) {
   for (uint32_t seed = base; seed < base + 50; ++seed) {
     CheckRestProtoRest<PaymentServiceSession>(seed, /*lenient=*/seed % 2 == 1);
   }
+}
+
+// The brief's example, exactly: an unknown status comes back unchanged.
+TEST(UnrecognizedStatusRoundTripTest, PendingComesBackUnchanged) {
+  const std::string document = R"({"type":"payment-service-session","status":"pending"})";
+  CreateSession parsed;
+  ASSERT_TRUE(RestJsonToMessage(document, &parsed).ok());
+  EXPECT_EQ(parsed.status(), 0);
+  EXPECT_EQ(parsed.unrecognized_status(), "pending");
+  absl::StatusOr<std::string> printed = MessageToRestJson(parsed);
+  ASSERT_TRUE(printed.ok()) << printed.status();
+  EXPECT_EQ(*printed, document);
 }
 
 // Six blocks of 50 seeds: 300 documents per property and message type.

@@ -43,6 +43,9 @@ class JsonWriter {
   void Uint64(uint64_t value);
   void Bool(bool value) { Raw(value ? "true" : "false"); }
   void Null() { Raw("null"); }
+  // Writes `json`, one complete JSON value formatted elsewhere, unchanged
+  // as the next value. The caller vouches that it is valid JSON.
+  void Verbatim(absl::string_view json) { Raw(json); }
 
  private:
   void BeforeValue();

@@ -104,6 +104,43 @@ absl::Status FillField(const FieldDescriptor* field, PlanCache& cache, FieldPlan
   return absl::OkStatus();
 }
 
+// Binds each open enum's unrecognized_value_field to its sibling. A bad
+// annotation is an error: silently ignoring it would drop the very strings
+// it was written to keep.
+absl::Status BindUnrecognizedValueFields(MessagePlan* plan) {
+  for (FieldPlan& field : plan->fields) {
+    const std::string& name = field.field->options()
+                                  .GetExtension(gr4vy::rest::v1::field)
+                                  .unrecognized_value_field();
+    if (name.empty()) continue;
+    auto fail = [&](absl::string_view why) {
+      return absl::UnimplementedError(absl::StrCat("field ", field.field->full_name(),
+                                                   ": unrecognized_value_field \"", name, "\" ",
+                                                   why));
+    };
+    if (field.kind != FieldPlan::Kind::kEnum || !field.open_enum) {
+      return fail("is allowed only on an enum field with open_enum: true");
+    }
+    FieldPlan* sibling = nullptr;
+    for (FieldPlan& candidate : plan->fields) {
+      if (candidate.field->name() == name) sibling = &candidate;
+    }
+    if (sibling == nullptr || sibling == &field) {
+      return fail(absl::StrCat("names no other field of ", plan->descriptor->full_name()));
+    }
+    // FillField already rejected repeated fields; bytes have no REST kind.
+    if (sibling->kind != FieldPlan::Kind::kString || sibling->field->real_containing_oneof()) {
+      return fail("must name a singular string field outside any oneof");
+    }
+    if (!sibling->constant.empty() || sibling->required || sibling->holds_unrecognized_value) {
+      return fail("names a field that has a REST role of its own");
+    }
+    field.unrecognized_value = sibling->field;
+    sibling->holds_unrecognized_value = true;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<const MessagePlan*> BuildLocked(const Descriptor* descriptor, PlanCache& cache) {
   if (auto it = cache.plans.find(descriptor); it != cache.plans.end()) return it->second.get();
   if (auto it = cache.failures.find(descriptor); it != cache.failures.end()) return it->second;
@@ -126,8 +163,10 @@ absl::StatusOr<const MessagePlan*> BuildLocked(const Descriptor* descriptor, Pla
     if (!status.ok()) break;
     plan->fields.push_back(std::move(field_plan));
   }
+  if (status.ok()) status = BindUnrecognizedValueFields(plan);
   for (int i = 0; status.ok() && i < static_cast<int>(plan->fields.size()); ++i) {
     const FieldPlan& field = plan->fields[i];
+    if (field.holds_unrecognized_value) continue;  // No wire key: an unknown key on input.
     for (auto [key, is_alias] : {std::pair<const std::string*, bool>{&field.wire_name, false},
                                  std::pair<const std::string*, bool>{&field.alias, true}}) {
       if (key->empty()) continue;

@@ -43,6 +43,13 @@ struct FieldPlan {
   std::string constant;   // (gr4vy.rest.v1.field).constant, or empty.
   bool open_enum = false;
   bool required = false;
+  // kEnum with (gr4vy.rest.v1.field).unrecognized_value_field: the sibling
+  // string field that keeps a REST string naming no known value, so that
+  // lenient parsing loses nothing. Null otherwise.
+  const google::protobuf::FieldDescriptor* unrecognized_value = nullptr;
+  // True for a field named by another field's unrecognized_value_field. It
+  // has no wire key of its own: the enum field reads and writes it.
+  bool holds_unrecognized_value = false;
   // kEnum: the REST string of each named value, in declaration order.
   std::vector<std::pair<std::string, int>> enum_names;
   // kMessage: the nested message's plan (owned by the plan cache).
@@ -63,7 +70,10 @@ struct MessagePlan {
 
 // Returns the plan of `descriptor`, building and caching it on first use.
 // kUnimplemented if a field has no REST mapping (repeated, map, bytes or
-// group fields). Thread-safe; plans live for the life of the process.
+// group fields) or an annotation cannot be honoured (a constant that is no
+// value of its field, an unrecognized_value_field that does not name a
+// singular string sibling of an open enum). Thread-safe; plans live for the
+// life of the process.
 absl::StatusOr<const MessagePlan*> GetMessagePlan(const google::protobuf::Descriptor* descriptor);
 
 }  // namespace internal
