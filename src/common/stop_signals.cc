@@ -3,6 +3,10 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
 namespace session_gateway {
 namespace {
 
@@ -27,6 +31,18 @@ int WaitForStopSignal() {
   while (sigwait(&signals, &signal_number) != 0) {
   }
   return signal_number;
+}
+
+void ExitOnNextStopSignal(const char* program) {
+  // The stop signals stay blocked in every thread, so this thread's sigwait
+  // takes the next one, even one that arrived before it started.
+  std::thread([program] {
+    const int signal_number = WaitForStopSignal();
+    std::fprintf(stderr, "%s: second stop signal (%d): exiting now without waiting for calls in flight\n",
+                 program, signal_number);
+    std::fflush(stderr);
+    std::_Exit(kForcedStopExitCode);
+  }).detach();
 }
 
 }  // namespace session_gateway

@@ -11,15 +11,20 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "common/command_line.h"
+#include "common/host_port.h"
 #include "common/stop_signals.h"
+#include "common/tls_key_pair.h"
+#include "common/upstream_url.h"
 #include "gateway/gateway_server.h"
 #include "sandbox/sandbox_server.h"
 #include "upstream/jwt_signer.h"
 #include "upstream/token_source.h"
 
-ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "host:port to serve gRPC on (port 0: any free port).");
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "host:port or [ipv6]:port to serve gRPC on (port 0: any free port); a port in use is refused.");
 ABSL_FLAG(std::string, upstream, "",
-          "Base URL of the REST API (http or https), e.g. https://api.sandbox.acme.gr4vy.app. "
+          "Base URL of the REST API (http or https, with a host and optionally a path; no query, "
+          "fragment or user:password@), e.g. https://api.sandbox.acme.gr4vy.app. "
           "Empty (and no --instance_id): use the built-in sandbox upstream.");
 ABSL_FLAG(std::string, instance_id, "",
           "Gr4vy instance id; with --environment, sets --upstream to the instance's API.");
@@ -48,7 +53,8 @@ ABSL_FLAG(int64_t, max_response_bytes, int64_t{16} << 20, "Largest upstream resp
 ABSL_FLAG(std::string, upstream_ca_file, "", "Extra PEM CA bundle trusted for an https upstream.");
 ABSL_FLAG(int, max_upstream_connections, 64, "Most upstream connections open at once.");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
-          "On SIGTERM/SIGINT, how long calls in flight may take to finish.");
+          "On SIGTERM/SIGINT, how long calls in flight may take to finish; a second signal exits at once "
+          "with status 1.");
 ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate chain: serve gRPC over TLS.");
 ABSL_FLAG(std::string, tls_key_file, "", "PEM private key for --tls_cert_file.");
 ABSL_FLAG(bool, log_calls, true, "Log one line per call to stderr.");
@@ -106,10 +112,26 @@ std::string UpstreamBase() {
                                         : absl::StrCat("https://api.", instance, ".gr4vy.app");
   }
   if (upstream.empty()) return upstream;  // The built-in sandbox.
-  if (!absl::StartsWith(upstream, "http://") && !absl::StartsWith(upstream, "https://")) {
-    UsageError("--upstream must be an http:// or https:// URL");
+  // Messages never quote the URL: it may carry a password.
+  absl::StatusOr<std::string> base = session_gateway::ParseUpstreamBase(upstream);
+  if (!base.ok()) UsageError(absl::StrCat("--upstream: ", base.status().message()));
+  return *std::move(base);
+}
+
+// The flags that say where to serve, checked before anything starts so
+// that a mistake is a usage error rather than a server that cannot work.
+void CheckServingFlags(const session_gateway::gateway::GatewayOptions& options) {
+  if (absl::StatusOr<session_gateway::HostPort> listen = session_gateway::ParseHostPort(options.listen);
+      !listen.ok()) {
+    UsageError(absl::StrCat("--listen: ", listen.status().message()));
   }
-  return upstream;
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    UsageError("--tls_cert_file and --tls_key_file go together");
+  }
+  if (!options.tls_cert_file.empty()) {
+    absl::Status pair = session_gateway::CheckTlsKeyPair(options.tls_cert_file, options.tls_key_file);
+    if (!pair.ok()) UsageError(std::string(pair.message()));
+  }
 }
 
 std::unique_ptr<session_gateway::upstream::TokenSource> Credentials() {
@@ -154,9 +176,7 @@ int main(int argc, char** argv) {
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
-  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
-    UsageError("--tls_cert_file and --tls_key_file go together");
-  }
+  CheckServingFlags(options);
   auto& fw = options.forwarder;
   fw.upstream_base = UpstreamBase();
   fw.upstream_timeout = absl::GetFlag(FLAGS_upstream_timeout);
@@ -201,11 +221,19 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "session-gateway: no --upstream given: using the built-in SANDBOX upstream at %s.\n"
                  "session-gateway: SANDBOX MODE: no real payment service is called. Definition ids\n"
-                 "session-gateway: sandbox-fail-<status>, sandbox-slow-<N>ms, sandbox-failed-session and\n"
-                 "session-gateway: sandbox-invalid-json rehearse failures.\n",
+                 "session-gateway: sandbox-fail-<400-599>, sandbox-slow-<0-60000>ms, sandbox-failed-session\n"
+                 "session-gateway: and sandbox-invalid-json rehearse failures.\n",
                  fw.upstream_base.c_str());
   }
-  auto server = session_gateway::gateway::GatewayServer::Start(options, Credentials());
+  std::unique_ptr<session_gateway::upstream::TokenSource> tokens = Credentials();
+  if (tokens == nullptr && sandbox == nullptr) {
+    // Still start: callers may send their own authorization metadata.
+    std::fprintf(stderr,
+                 "session-gateway: warning: no upstream credentials (--private_key_file, "
+                 "--bearer_token_file or GR4VY_BEARER_TOKEN): calls without their own authorization "
+                 "metadata will be refused upstream\n");
+  }
+  auto server = session_gateway::gateway::GatewayServer::Start(options, std::move(tokens));
   if (!server.ok()) {
     std::fprintf(stderr, "session-gateway: %s\n", std::string(server.status().message()).c_str());
     return 1;
@@ -215,8 +243,11 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   int signal_number = session_gateway::WaitForStopSignal();
-  std::fprintf(stderr, "session-gateway: signal %d, shutting down (grace %s)\n", signal_number,
-               absl::FormatDuration(options.shutdown_grace).c_str());
+  session_gateway::ExitOnNextStopSignal("session-gateway");
+  std::fprintf(stderr,
+               "session-gateway: signal %d, shutting down (grace %s; a second SIGTERM or SIGINT exits "
+               "at once)\n",
+               signal_number, absl::FormatDuration(options.shutdown_grace).c_str());
   (*server)->Shutdown();
   return 0;
 }

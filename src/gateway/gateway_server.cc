@@ -1,10 +1,17 @@
 #include "gateway/gateway_server.h"
 
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/host_port.h"
+#include "gr4vy/sessions/v1/session_service.grpc.pb.h"
 #include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -23,10 +30,38 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return buffer.str();
 }
 
+// Whether another socket listens on `address`, found by trying to bind it
+// the way gRPC does (SO_REUSEADDR, no SO_REUSEPORT). Only used to explain
+// why gRPC could not listen: gRPC itself does not say.
+bool AddressInUse(const HostPort& address) {
+  if (address.port == 0) return false;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* results = nullptr;
+  if (getaddrinfo(address.host.c_str(), std::to_string(address.port).c_str(), &hints, &results) != 0) {
+    return false;
+  }
+  bool in_use = false;
+  for (addrinfo* ai = results; ai != nullptr && !in_use; ai = ai->ai_next) {
+    int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+    if (fd < 0) continue;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    in_use = bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno == EADDRINUSE;
+    close(fd);
+  }
+  freeaddrinfo(results);
+  return in_use;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
     GatewayOptions options, std::unique_ptr<upstream::TokenSource> tokens) {
+  absl::StatusOr<HostPort> listen = ParseHostPort(options.listen);
+  if (!listen.ok()) return absl::InvalidArgumentError(absl::StrCat("--listen: ", listen.status().message()));
   std::unique_ptr<GatewayServer> gateway(new GatewayServer());
   gateway->options_ = options;
   gateway->tokens_ = std::move(tokens);
@@ -45,9 +80,9 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
   if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
     absl::StatusOr<std::string> cert = ReadFile(options.tls_cert_file);
-    if (!cert.ok()) return cert.status();
+    if (!cert.ok()) return absl::InvalidArgumentError(absl::StrCat("--tls_cert_file: ", cert.status().message()));
     absl::StatusOr<std::string> key = ReadFile(options.tls_key_file);
-    if (!key.ok()) return key.status();
+    if (!key.ok()) return absl::InvalidArgumentError(absl::StrCat("--tls_key_file: ", key.status().message()));
     grpc::SslServerCredentialsOptions ssl;
     ssl.pem_key_cert_pairs.push_back({*key, *cert});
     credentials = grpc::SslServerCredentials(ssl);
@@ -65,22 +100,36 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(options.listen, credentials, &port);
+  // gRPC sets SO_REUSEPORT by default, so a second gateway on a port in use
+  // would start and silently take half of the first one's connections.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.RegisterService(gateway->service_.get());
   builder.SetMaxReceiveMessageSize(options.max_request_bytes);
   gateway->server_ = builder.BuildAndStart();
   if (gateway->server_ == nullptr || port == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
+    if (AddressInUse(*listen)) {
+      return absl::UnavailableError(absl::StrCat("--listen: ", options.listen, " is already in use"));
+    }
+    return absl::UnavailableError(absl::StrCat("--listen: cannot listen on ", options.listen));
   }
-  std::string host = options.listen.substr(0, options.listen.rfind(':'));
-  gateway->address_ = absl::StrCat(host, ":", port);
-  gateway->server_->GetHealthCheckService()->SetServingStatus(true);
+  const bool ipv6 = listen->host.find(':') != std::string::npos;
+  gateway->address_ = absl::StrCat(ipv6 ? "[" : "", listen->host, ipv6 ? "]" : "", ":", port);
+  gateway->SetServing(true);
   return gateway;
+}
+
+void GatewayServer::SetServing(bool serving) {
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  // The overall status ("") for load balancers, and the service's own for
+  // clients that check the service they call.
+  health->SetServingStatus(serving);
+  health->SetServingStatus(gr4vy::sessions::v1::SessionService::service_full_name(), serving);
 }
 
 void GatewayServer::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
-  server_->GetHealthCheckService()->SetServingStatus(false);
+  SetServing(false);
   server_->Shutdown(std::chrono::system_clock::now() +
                     absl::ToChronoNanoseconds(options_.shutdown_grace));
   server_->Wait();

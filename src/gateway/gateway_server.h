@@ -1,6 +1,8 @@
 // The running gateway: a gRPC server with SessionService, server
 // reflection and the standard health service, forwarding to the upstream
-// through one asynchronous HTTP client.
+// through one asynchronous HTTP client. Health is SERVING, both overall
+// ("") and for gr4vy.sessions.v1.SessionService, from Start() until
+// Shutdown().
 //
 // Usage:
 //
@@ -26,8 +28,11 @@
 namespace session_gateway {
 namespace gateway {
 
+// The options mirror the gateway's flags, and Start()'s errors name an
+// option by its flag (e.g. "--listen: 127.0.0.1:50051 is already in use").
 struct GatewayOptions {
-  // host:port to serve gRPC on; port 0 picks a free one (see address()).
+  // host:port ([ipv6]:port) to serve gRPC on; port 0 picks a free one (see
+  // address()). A port another socket listens on is refused, not shared.
   std::string listen = "127.0.0.1:50051";
   // Largest gRPC request message accepted, in bytes.
   int max_request_bytes = 4 << 20;
@@ -62,6 +67,9 @@ class GatewayServer {
 
  private:
   GatewayServer() = default;
+
+  // Sets the health of the server and of SessionService.
+  void SetServing(bool serving);
 
   GatewayOptions options_;
   std::unique_ptr<upstream::TokenSource> tokens_;

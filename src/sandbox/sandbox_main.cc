@@ -4,9 +4,10 @@
 #include <cstdio>
 
 #include "absl/flags/flag.h"
-#include "absl/strings/numbers.h"
 #include "common/command_line.h"
+#include "common/host_port.h"
 #include "common/stop_signals.h"
+#include "common/tls_key_pair.h"
 #include "sandbox/sandbox_server.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:8080", "host:port to serve HTTP on (port 0: any free port).");
@@ -24,30 +25,38 @@ int main(int argc, char** argv) {
       "A stand-in for the Gr4vy REST session API; no real payment service is called.\n"
       "POST /payment-services/{uuid}/sessions and\n"
       "POST /payment-service-definitions/{slug}/sessions answer a CreateSession.\n"
-      "Definition ids that rehearse failures: sandbox-fail-<status> (e.g. sandbox-fail-503),\n"
-      "sandbox-slow-<N>ms, sandbox-failed-session, sandbox-invalid-json.";
+      "Definition ids that rehearse failures: sandbox-fail-<status> (400-599, e.g. sandbox-fail-503),\n"
+      "sandbox-slow-<N>ms (0-60000), sandbox-failed-session, sandbox-invalid-json.";
   spec.flags = {{"listen", "SESSION_SANDBOX_LISTEN"},
                 {"threads", "SESSION_SANDBOX_THREADS"},
                 {"tls_cert_file", "SESSION_SANDBOX_TLS_CERT_FILE"},
                 {"tls_key_file", "SESSION_SANDBOX_TLS_KEY_FILE"}};
   session_gateway::ParseCommandLineOrExit(argc, argv, spec);
 
-  const std::string listen = absl::GetFlag(FLAGS_listen);
-  size_t colon = listen.rfind(':');
-  session_gateway::sandbox::SandboxOptions options;
-  if (colon == std::string::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &options.port) ||
-      options.port < 0 || options.port > 65535) {
-    std::fprintf(stderr, "session-sandbox: --listen must be host:port, got \"%s\"\n", listen.c_str());
+  absl::StatusOr<session_gateway::HostPort> listen = session_gateway::ParseHostPort(absl::GetFlag(FLAGS_listen));
+  if (!listen.ok()) {
+    std::fprintf(stderr, "session-sandbox: --listen: %s\n", std::string(listen.status().message()).c_str());
     return 2;
   }
-  options.host = listen.substr(0, colon);
-  if (options.host.size() > 2 && options.host.front() == '[') options.host = options.host.substr(1, options.host.size() - 2);
+  session_gateway::sandbox::SandboxOptions options;
+  options.host = listen->host;
+  options.port = listen->port;
   options.threads = absl::GetFlag(FLAGS_threads);
   options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
   if (options.threads < 1) {
     std::fprintf(stderr, "session-sandbox: --threads must be positive\n");
     return 2;
+  }
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    std::fprintf(stderr, "session-sandbox: --tls_cert_file and --tls_key_file go together\n");
+    return 2;
+  }
+  if (!options.tls_cert_file.empty()) {
+    if (absl::Status s = session_gateway::CheckTlsKeyPair(options.tls_cert_file, options.tls_key_file); !s.ok()) {
+      std::fprintf(stderr, "session-sandbox: %s\n", std::string(s.message()).c_str());
+      return 2;
+    }
   }
   auto sandbox = session_gateway::sandbox::SandboxServer::Start(options);
   if (!sandbox.ok()) {

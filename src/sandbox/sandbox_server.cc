@@ -6,14 +6,18 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "absl/random/random.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "convert/rest_json.h"
 #include "google/protobuf/struct.pb.h"
 #include "gr4vy/sessions/v1/session.pb.h"
@@ -25,6 +29,8 @@ namespace {
 
 using google::protobuf::Struct;
 
+constexpr int kMinFailStatus = 400;
+constexpr int kMaxFailStatus = 599;
 constexpr int kMaxSlowMs = 60000;
 
 std::string NewSessionId() {
@@ -32,13 +38,39 @@ std::string NewSessionId() {
   return absl::StrFormat("sbx_%016x", absl::Uniform<uint64_t>(gen));
 }
 
-// The API's error shape.
-std::string ErrorBody(int status, absl::string_view code, absl::string_view message,
-                      absl::string_view location, absl::string_view pointer) {
+// The error `code` the API's document gives each status it declares for
+// the session operations (its Error400...Error504 schemas). Statuses it
+// does not declare, which the sandbox can still rehearse, have no schema:
+// those the sandbox answers itself get their reason phrase in the same
+// style, any other the generic "error".
+absl::string_view CodeFor(int status) {
+  switch (status) {
+    case 400: return "bad_request";
+    case 401: return "unauthorized";
+    case 403: return "forbidden";
+    case 404: return "not_found";
+    case 405: return "method_not_allowed";
+    case 409: return "duplicate_record";
+    case 415: return "unsupported_media_type";
+    case 425: return "too_early";
+    case 429: return "too_many_requests";
+    case 500: return "server_error";
+    case 501: return "not_implemented";
+    case 502: return "bad_gateway";
+    case 503: return "service_unavailable";
+    case 504: return "gateway_timeout";
+    default: return "error";
+  }
+}
+
+// The API's error shape (its Error<status> schemas): one ErrorDetail, whose
+// location must be one of the document's ErrorLocation values.
+std::string ErrorBody(int status, absl::string_view message, absl::string_view location,
+                      absl::string_view pointer) {
   Struct error;
   auto& f = *error.mutable_fields();
   f["type"].set_string_value("error");
-  f["code"].set_string_value(std::string(code));
+  f["code"].set_string_value(std::string(CodeFor(status)));
   f["status"].set_number_value(status);
   f["message"].set_string_value(std::string(message));
   Struct detail;
@@ -67,47 +99,64 @@ std::string ValidationBody(absl::string_view message) {
   return out;
 }
 
-absl::string_view CodeFor(int status) {
-  switch (status) {
-    case 400: return "bad_request";
-    case 401: return "unauthorized";
-    case 403: return "forbidden";
-    case 404: return "not_found";
-    case 409: return "duplicate_record";
-    case 429: return "too_many_requests";
-    case 500: return "server_error";
-    case 502: return "bad_gateway";
-    case 503: return "service_unavailable";
-    case 504: return "gateway_timeout";
-    default: return "error";
-  }
-}
-
 void SendJson(httplib::Response& res, int status, std::string body) {
   res.status = status;
   res.set_content(std::move(body), "application/json");
 }
 
+void SendError(httplib::Response& res, int status, absl::string_view message, absl::string_view location,
+               absl::string_view pointer) {
+  SendJson(res, status, ErrorBody(status, message, location, pointer));
+}
+
+// A trigger's number, e.g. the 503 of sandbox-fail-503; nullopt unless it
+// is decimal digits within [low, high].
+std::optional<int> TriggerNumber(absl::string_view text, int low, int high) {
+  if (text.empty() || text.size() > 9) return std::nullopt;  // 9 digits cannot overflow an int.
+  for (char c : text) {
+    if (!absl::ascii_isdigit(c)) return std::nullopt;
+  }
+  int number = 0;
+  if (!absl::SimpleAtoi(text, &number) || number < low || number > high) return std::nullopt;
+  return number;
+}
+
+// A reserved trigger prefix with a value the sandbox cannot honour is the
+// caller's mistake: say so, rather than answer a success it did not ask for.
+void SendBadTrigger(httplib::Response& res, absl::string_view id_key, const std::string& id,
+                    absl::string_view form) {
+  SendError(res, 400, absl::StrCat("sandbox: bad trigger ", id, ": ", form), "path",
+            absl::StrCat("/", id_key));
+}
+
 // Handles one session request for `id`, already known to be well formed.
+// `stopping` is notified when the sandbox stops, and cuts short a slow
+// answer so that stopping never waits for one.
 void HandleSession(const httplib::Request& req, httplib::Response& res, absl::string_view id_key,
-                   const std::string& id) {
+                   const std::string& id, absl::Notification& stopping) {
   // Triggers first: they stand for what the payment service would do.
   absl::string_view trigger = id;
   if (absl::ConsumePrefix(&trigger, "sandbox-fail-")) {
-    int status = 0;
-    if (absl::SimpleAtoi(trigger, &status) && status >= 400 && status <= 599) {
-      if (status == 429 || status == 503) res.set_header("Retry-After", "1");
-      if (status == 422) return SendJson(res, 422, ValidationBody("sandbox: rehearsed validation error"));
-      return SendJson(res, status,
-                      ErrorBody(status, CodeFor(status),
-                                absl::StrCat("sandbox: rehearsed HTTP ", status, " error"), "path",
-                                absl::StrCat("/", id_key)));
+    std::optional<int> status = TriggerNumber(trigger, kMinFailStatus, kMaxFailStatus);
+    if (!status.has_value()) {
+      return SendBadTrigger(res, id_key, id,
+                            absl::StrCat("sandbox-fail-<status> takes a status in ", kMinFailStatus, "-",
+                                         kMaxFailStatus));
     }
+    if (*status == 429 || *status == 503) res.set_header("Retry-After", "1");
+    if (*status == 422) return SendJson(res, 422, ValidationBody("sandbox: rehearsed validation error"));
+    return SendError(res, *status, absl::StrCat("sandbox: rehearsed HTTP ", *status, " error"), "path",
+                     absl::StrCat("/", id_key));
   }
-  if (absl::ConsumePrefix(&trigger, "sandbox-slow-") && absl::ConsumeSuffix(&trigger, "ms")) {
-    int ms = 0;
-    if (absl::SimpleAtoi(trigger, &ms) && ms >= 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(ms, kMaxSlowMs)));
+  if (absl::ConsumePrefix(&trigger, "sandbox-slow-")) {
+    std::optional<int> ms;
+    if (absl::ConsumeSuffix(&trigger, "ms")) ms = TriggerNumber(trigger, 0, kMaxSlowMs);
+    if (!ms.has_value()) {
+      return SendBadTrigger(res, id_key, id,
+                            absl::StrCat("sandbox-slow-<N>ms takes N in 0-", kMaxSlowMs));
+    }
+    if (stopping.WaitForNotificationWithTimeout(absl::Milliseconds(*ms))) {
+      return SendError(res, 503, "sandbox: stopping", "unknown", "/");
     }
   }
   if (id == "sandbox-invalid-json") {
@@ -119,13 +168,10 @@ void HandleSession(const httplib::Request& req, httplib::Response& res, absl::st
   Struct request_body;
   const std::string content_type = req.get_header_value("Content-Type");
   if (!absl::StartsWithIgnoreCase(content_type, "application/json")) {
-    return SendJson(res, 415,
-                    ErrorBody(415, "unsupported_media_type", "Content-Type must be application/json",
-                              "header", "/Content-Type"));
+    return SendError(res, 415, "Content-Type must be application/json", "header", "/Content-Type");
   }
   if (absl::Status s = convert::JsonToStruct(req.body, &request_body); !s.ok()) {
-    return SendJson(res, 400,
-                    ErrorBody(400, "bad_request", absl::StrCat("Request body: ", s.message()), "body", "/"));
+    return SendError(res, 400, absl::StrCat("Request body: ", s.message()), "body", "/");
   }
 
   gr4vy::sessions::v1::CreateSession session;
@@ -151,7 +197,9 @@ void HandleSession(const httplib::Request& req, httplib::Response& res, absl::st
   body["sandbox"].set_bool_value(true);
   std::string out;
   (void)convert::MessageToRestJson(session, &out);
-  SendJson(res, 201, std::move(out));
+  // The API answers 200 (not 201) for a created session; status_code above
+  // is the payment service's own status.
+  SendJson(res, 200, std::move(out));
 }
 
 }  // namespace
@@ -193,30 +241,28 @@ absl::StatusOr<std::unique_ptr<SandboxServer>> SandboxServer::Start(const Sandbo
   static const re2::RE2 kUuid(
       "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
   static const re2::RE2 kSlug("[a-z0-9][a-z0-9-]{0,63}");
+  absl::Notification& stopping = sandbox->stopping_;
   server.Post(R"(/payment-services/([^/]+)/sessions)",
-              [](const httplib::Request& req, httplib::Response& res) {
+              [&stopping](const httplib::Request& req, httplib::Response& res) {
                 const std::string& id = req.matches[1];
                 if (!re2::RE2::FullMatch(id, kUuid)) {
-                  return SendJson(res, 404,
-                                  ErrorBody(404, "not_found", "The payment service could not be found",
-                                            "path", "/payment_service_id"));
+                  return SendError(res, 404, "The payment service could not be found", "path",
+                                   "/payment_service_id");
                 }
-                HandleSession(req, res, "paymentServiceId", id);
+                HandleSession(req, res, "paymentServiceId", id, stopping);
               });
   server.Post(R"(/payment-service-definitions/([^/]+)/sessions)",
-              [](const httplib::Request& req, httplib::Response& res) {
+              [&stopping](const httplib::Request& req, httplib::Response& res) {
                 const std::string& id = req.matches[1];
                 if (!re2::RE2::FullMatch(id, kSlug)) {
-                  return SendJson(res, 404,
-                                  ErrorBody(404, "not_found",
-                                            "The payment service definition could not be found",
-                                            "path", "/payment_service_definition_id"));
+                  return SendError(res, 404, "The payment service definition could not be found", "path",
+                                   "/payment_service_definition_id");
                 }
-                HandleSession(req, res, "paymentServiceDefinitionId", id);
+                HandleSession(req, res, "paymentServiceDefinitionId", id, stopping);
               });
   server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) {
-      res.set_content(ErrorBody(res.status, CodeFor(res.status), "sandbox: no such endpoint", "path", "/"),
+      res.set_content(ErrorBody(res.status, "sandbox: no such endpoint", "path", "/"),
                       "application/json");
     }
   });
@@ -238,6 +284,9 @@ absl::StatusOr<std::unique_ptr<SandboxServer>> SandboxServer::Start(const Sandbo
 }
 
 SandboxServer::~SandboxServer() {
+  // Wake slow answers first: stop() joins the worker threads, which would
+  // otherwise sleep out their full delay.
+  stopping_.Notify();
   if (server_ != nullptr) server_->stop();
   if (thread_.joinable()) thread_.join();
 }

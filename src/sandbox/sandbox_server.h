@@ -5,14 +5,19 @@
 //
 // Documented triggers (payment service definition ids) rehearse failures:
 //   sandbox-fail-<status>    an error answer with that HTTP status (400-599),
-//                            in the API's error shape (422: validation shape;
-//                            429 and 503 carry Retry-After: 1)
-//   sandbox-slow-<N>ms       success after N milliseconds (at most 60000)
+//                            in the API's error shape with the code its
+//                            document gives that status (422: validation
+//                            shape; 429 and 503 carry Retry-After: 1)
+//   sandbox-slow-<N>ms       success after N milliseconds (0-60000); cut
+//                            short with a 503 if the sandbox stops meanwhile
 //   sandbox-failed-session   200 with a `failed` session, code UNKNOWN_ERROR
 //   sandbox-invalid-json     200 with a body that is not JSON
-// Anything else that is a valid id succeeds with status `succeeded`,
-// status_code 201 and a response_body holding a generated sessionId and
-// what the request asked for.
+// An id with one of the first two prefixes but a value out of range or not
+// a number (sandbox-fail-600, sandbox-slow-5s) is answered 400 naming the
+// trigger and its range. Anything else that is a valid id succeeds, as the
+// API does, with HTTP 200 and a CreateSession of status `succeeded`,
+// status_code 201 (the payment service's status) and a response_body
+// holding a generated sessionId and what the request asked for.
 //
 // Usage:
 //
@@ -26,6 +31,7 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
 
 namespace httplib {
 class Server;
@@ -52,7 +58,7 @@ class SandboxServer {
   // Binds and starts serving on a background thread.
   static absl::StatusOr<std::unique_ptr<SandboxServer>> Start(const SandboxOptions& options);
 
-  // Stops serving and joins the threads.
+  // Stops serving and joins the threads, waking slow answers first.
   ~SandboxServer();
 
   int port() const { return port_; }
@@ -62,6 +68,8 @@ class SandboxServer {
  private:
   SandboxServer() = default;
 
+  // Notified when stopping; slow answers wait on it rather than sleep.
+  absl::Notification stopping_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   std::string host_;

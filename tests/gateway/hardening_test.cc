@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gateway/gateway_process.h"
+#include "gateway/tls_files.h"
 #include "gmock/gmock.h"
 #include "gr4vy/sessions/v1/session_service.grpc.pb.h"
 #include "grpcpp/client_context.h"
@@ -37,6 +38,7 @@ using testing::ChildProcess;
 using testing::ChildProcessOptions;
 using testing::GatewayProcess;
 using testing::StubUpstream;
+using testing::TlsFiles;
 using ::testing::HasSubstr;
 
 constexpr char kToken[] = "secret-token-d41d8cd98f00b204";
@@ -233,27 +235,6 @@ TEST(SecretsTest, TokensNeverAppearInLogsErrorsOrDetails) {
   EXPECT_THAT(log, HasSubstr("grpc_code=UNAUTHENTICATED"));
   EXPECT_THAT(log, ::testing::Not(HasSubstr(kToken)));
 }
-
-// A self-signed certificate for 127.0.0.1 and localhost, made with the
-// openssl command line.
-class TlsFiles {
- public:
-  TlsFiles() {
-    dir_ = absl::StrCat(::testing::TempDir(), "/tls_", getpid());
-    std::string command = absl::StrCat(
-        "mkdir -p ", dir_, " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes ",
-        "-keyout ", key(), " -out ", cert(), " -days 1 -subj /CN=localhost ",
-        "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 >/dev/null 2>&1");
-    ok_ = std::system(command.c_str()) == 0;
-  }
-  bool ok() const { return ok_; }
-  std::string cert() const { return dir_ + "/cert.pem"; }
-  std::string key() const { return dir_ + "/key.pem"; }
-
- private:
-  std::string dir_;
-  bool ok_ = false;
-};
 
 std::unique_ptr<ChildProcess> StartSandbox(const std::vector<std::string>& extra, std::string* base_url) {
   ChildProcessOptions options;
