@@ -123,36 +123,44 @@ std::optional<int> TriggerNumber(absl::string_view text, int low, int high) {
 
 // A reserved trigger prefix with a value the sandbox cannot honour is the
 // caller's mistake: say so, rather than answer a success it did not ask for.
-void SendBadTrigger(httplib::Response& res, absl::string_view id_key, const std::string& id,
+void SendBadTrigger(httplib::Response& res, absl::string_view path_parameter, const std::string& id,
                     absl::string_view form) {
   SendError(res, 400, absl::StrCat("sandbox: bad trigger ", id, ": ", form), "path",
-            absl::StrCat("/", id_key));
+            absl::StrCat("/", path_parameter));
 }
+
+// The id a session request names: its path parameter as the API's document
+// names it (error details point at it) and the key that echoes it in the
+// sandbox's response_body.
+struct SessionId {
+  absl::string_view path_parameter;  // e.g. "payment_service_definition_id"
+  absl::string_view body_key;        // e.g. "paymentServiceDefinitionId"
+};
 
 // Handles one session request for `id`, already known to be well formed.
 // `stopping` is notified when the sandbox stops, and cuts short a slow
 // answer so that stopping never waits for one.
-void HandleSession(const httplib::Request& req, httplib::Response& res, absl::string_view id_key,
+void HandleSession(const httplib::Request& req, httplib::Response& res, SessionId id_names,
                    const std::string& id, absl::Notification& stopping) {
   // Triggers first: they stand for what the payment service would do.
   absl::string_view trigger = id;
   if (absl::ConsumePrefix(&trigger, "sandbox-fail-")) {
     std::optional<int> status = TriggerNumber(trigger, kMinFailStatus, kMaxFailStatus);
     if (!status.has_value()) {
-      return SendBadTrigger(res, id_key, id,
+      return SendBadTrigger(res, id_names.path_parameter, id,
                             absl::StrCat("sandbox-fail-<status> takes a status in ", kMinFailStatus, "-",
                                          kMaxFailStatus));
     }
     if (*status == 429 || *status == 503) res.set_header("Retry-After", "1");
     if (*status == 422) return SendJson(res, 422, ValidationBody("sandbox: rehearsed validation error"));
     return SendError(res, *status, absl::StrCat("sandbox: rehearsed HTTP ", *status, " error"), "path",
-                     absl::StrCat("/", id_key));
+                     absl::StrCat("/", id_names.path_parameter));
   }
   if (absl::ConsumePrefix(&trigger, "sandbox-slow-")) {
     std::optional<int> ms;
     if (absl::ConsumeSuffix(&trigger, "ms")) ms = TriggerNumber(trigger, 0, kMaxSlowMs);
     if (!ms.has_value()) {
-      return SendBadTrigger(res, id_key, id,
+      return SendBadTrigger(res, id_names.path_parameter, id,
                             absl::StrCat("sandbox-slow-<N>ms takes N in 0-", kMaxSlowMs));
     }
     if (stopping.WaitForNotificationWithTimeout(absl::Milliseconds(*ms))) {
@@ -190,7 +198,7 @@ void HandleSession(const httplib::Request& req, httplib::Response& res, absl::st
   session.set_status_code(201);
   auto& body = *session.mutable_response_body()->mutable_fields();
   body["sessionId"].set_string_value(NewSessionId());
-  body[std::string(id_key)].set_string_value(id);
+  body[std::string(id_names.body_key)].set_string_value(id);
   std::string merchant = req.get_header_value("x-gr4vy-merchant-account-id");
   body["merchantAccountId"].set_string_value(merchant.empty() ? "default" : merchant);
   *body["request"].mutable_struct_value() = std::move(request_body);
@@ -249,7 +257,7 @@ absl::StatusOr<std::unique_ptr<SandboxServer>> SandboxServer::Start(const Sandbo
                   return SendError(res, 404, "The payment service could not be found", "path",
                                    "/payment_service_id");
                 }
-                HandleSession(req, res, "paymentServiceId", id, stopping);
+                HandleSession(req, res, {"payment_service_id", "paymentServiceId"}, id, stopping);
               });
   server.Post(R"(/payment-service-definitions/([^/]+)/sessions)",
               [&stopping](const httplib::Request& req, httplib::Response& res) {
@@ -258,7 +266,7 @@ absl::StatusOr<std::unique_ptr<SandboxServer>> SandboxServer::Start(const Sandbo
                   return SendError(res, 404, "The payment service definition could not be found", "path",
                                    "/payment_service_definition_id");
                 }
-                HandleSession(req, res, "paymentServiceDefinitionId", id, stopping);
+                HandleSession(req, res, {"payment_service_definition_id", "paymentServiceDefinitionId"}, id, stopping);
               });
   server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) {
