@@ -28,6 +28,7 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
     GatewayOptions options, std::unique_ptr<upstream::TokenSource> tokens) {
   std::unique_ptr<GatewayServer> gateway(new GatewayServer());
+  options.forwarder.max_request_bytes = options.max_request_bytes;
   gateway->options_ = options;
   gateway->tokens_ = std::move(tokens);
 
@@ -66,7 +67,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   int port = 0;
   builder.AddListeningPort(options.listen, credentials, &port);
   builder.RegisterService(gateway->service_.get());
-  builder.SetMaxReceiveMessageSize(options.max_request_bytes);
+  builder.SetMaxReceiveMessageSize(GrpcReceiveLimit(options.max_request_bytes));
   gateway->server_ = builder.BuildAndStart();
   if (gateway->server_ == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
@@ -81,6 +82,7 @@ void GatewayServer::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
   server_->GetHealthCheckService()->SetServingStatus(false);
+  forwarder_->BeginShutdown();
   server_->Shutdown(std::chrono::system_clock::now() +
                     absl::ToChronoNanoseconds(options_.shutdown_grace));
   server_->Wait();
