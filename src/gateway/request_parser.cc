@@ -243,6 +243,10 @@ int RequestRecursionLimit(int max_json_depth) {
 absl::Status ParseRequest(const grpc::ByteBuffer& bytes, int max_json_depth,
                           google::protobuf::Message* request, FieldViolation* violation) {
   InstallLogFilterOnce();
+  request->Clear();
+  // gRPC may hand over no buffer at all for a request of zero bytes, which
+  // is a valid, empty message.
+  if (!bytes.Valid()) return absl::OkStatus();
   const int limit = RequestRecursionLimit(max_json_depth);
   grpc::ByteBuffer shared(bytes);  // The reader wants a mutable buffer; this shares the slices.
   bool parsed = false;

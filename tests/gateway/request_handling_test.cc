@@ -212,6 +212,13 @@ TEST_F(RequestHandlingTest, MalformedBytesAreInvalidArgumentWithBadRequestAndNoL
   EXPECT_THAT(gateway_->Stderr(), Not(HasSubstr("UTF-8")));
 }
 
+TEST_F(RequestHandlingTest, AnEmptyRequestIsAnEmptyMessage) {
+  Start();
+  grpc::Status status = RawCall("");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "$.payment_service_definition_id: must not be empty");
+}
+
 TEST_F(RequestHandlingTest, OversizedRequestIsResourceExhaustedAndLogged) {
   Start({"--max_request_bytes=2048"});
   CreatePaymentServiceDefinitionSessionRequest request = Nested(1);

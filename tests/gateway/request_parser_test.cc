@@ -133,6 +133,13 @@ TEST(RequestParserTest, GarbageIsInvalidArgumentWithAMessage) {
   }
 }
 
+TEST(RequestParserTest, NoBufferIsAnEmptyMessage) {
+  CreatePaymentServiceDefinitionSessionRequest request;
+  request.set_payment_service_definition_id("left over");
+  EXPECT_TRUE(ParseRequest(grpc::ByteBuffer(), 100, &request, nullptr).ok());
+  EXPECT_EQ(request.ByteSizeLong(), 0u);
+}
+
 TEST(RequestParserTest, UnknownFieldsAreKept) {
   // A newer client's field: protobuf keeps it, as gRPC's parser did.
   Parsed parsed = Parse(Nested(1).SerializeAsString() + std::string("\xa0\x06\x01", 3));
