@@ -272,7 +272,12 @@ absl::Status CheckBuild(const gateway::Route& route, uint8_t options,
   const google::protobuf::Reflection* reflection = request.GetReflection();
   reflection->SetString(&request, id_field, std::string(id));
   const bool set_merchant = (options & 2) != 0;
-  if (set_merchant) request.set_merchant_account_id(std::string(merchant));
+  // Bound to a header only where the API's operation declares one; a set
+  // field that is bound to nothing must be refused. (Set by reflection: the
+  // unbound one is deprecated.)
+  const bool merchant_bound =
+      !merchant_field->options().GetExtension(gr4vy::rest::v1::field).header().empty();
+  if (set_merchant) reflection->SetString(&request, merchant_field, std::string(merchant));
   const bool set_body = (options & 4) != 0;
   bool unprintable_body = false;
   if (set_body) {
@@ -287,7 +292,7 @@ absl::Status CheckBuild(const gateway::Route& route, uint8_t options,
   }
 
   const bool id_ok = ValidBoundValue(id_field, id);
-  const bool merchant_ok = !set_merchant || ValidBoundValue(merchant_field, merchant);
+  const bool merchant_ok = !set_merchant || (merchant_bound && ValidBoundValue(merchant_field, merchant));
   const bool should_succeed = id_ok && merchant_ok && !unprintable_body;
 
   gateway::FieldViolation violation;
@@ -370,7 +375,8 @@ absl::Status CheckBuild(const gateway::Route& route, uint8_t options,
   // Header values that come from metadata or flags.
   for (absl::string_view value : {merchant, id, body}) {
     absl::Status bound = route.ValidateHeaderValue("x-gr4vy-merchant-account-id", value);
-    if (bound.ok() != ValidBoundValue(merchant_field, value)) {
+    const bool valid = merchant_bound ? ValidBoundValue(merchant_field, value) : !HasCrLfNul(value);
+    if (bound.ok() != valid) {
       return Violation("ValidateHeaderValue applies the bound field's pattern",
                        absl::StrCat("got ", bound.ToString(), " for ", Show(value)));
     }

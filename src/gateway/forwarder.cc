@@ -12,8 +12,10 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "convert/rest_json.h"
+#include "gateway/request_parser.h"
 #include "gateway/status_mapping.h"
 #include "grpcpp/alarm.h"
+#include "grpcpp/impl/codegen/proto_utils.h"
 
 namespace session_gateway {
 namespace gateway {
@@ -21,6 +23,10 @@ namespace {
 
 constexpr char kRequestIdHeader[] = "x-request-id";
 constexpr char kAttemptsTrailer[] = "x-gateway-attempts";
+
+// The caller's deadline timer and the server's race: a call cancelled this
+// close to its deadline was cut by the deadline, as its caller sees it.
+constexpr absl::Duration kDeadlineSlack = absl::Milliseconds(100);
 
 std::string NewRequestId() {
   thread_local absl::BitGen gen;
@@ -56,6 +62,18 @@ bool HasMetadata(const grpc::CallbackServerContext& context, absl::string_view k
   return context.client_metadata().count(grpc::string_ref(key.data(), key.size())) > 0;
 }
 
+// The caller's authorization metadata, or "" if it sent none or only
+// whitespace: an empty value must not replace the gateway's credentials.
+std::string CallerAuthorization(const grpc::CallbackServerContext& context) {
+  std::string value = Metadata(context, "authorization");
+  if (absl::StripAsciiWhitespace(value).empty()) value.clear();
+  return value;
+}
+
+std::string Timestamp(absl::Time now) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", now, absl::UTCTimeZone());
+}
+
 bool IsJsonContentType(absl::string_view content_type) {
   absl::string_view media = content_type.substr(0, content_type.find(';'));
   media = absl::StripAsciiWhitespace(media);
@@ -70,13 +88,18 @@ bool IsJsonContentType(absl::string_view content_type) {
 // to the reactor once it has finished.
 class ForwardCall final : public grpc::ServerUnaryReactor {
  public:
-  ForwardCall(Forwarder* forwarder, const Route* route, grpc::CallbackServerContext* context,
-              const google::protobuf::Message* request, google::protobuf::Message* response)
+  ForwardCall(Forwarder* forwarder, const Forwarder::Method& method,
+              grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes,
+              grpc::ByteBuffer* response_bytes)
       : forwarder_(*forwarder),
-        route_(*route),
+        route_(*method.route),
         context_(*context),
-        request_(*request),
-        response_(response),
+        request_bytes_(*request_bytes),
+        response_bytes_(response_bytes),
+        request_message_(method.request_prototype->New()),
+        response_message_(method.response_prototype->New()),
+        request_(*request_message_),
+        response_(response_message_.get()),
         started_(absl::Now()) {}
 
   // Begins the call; may finish it at once for an invalid request.
@@ -93,6 +116,7 @@ class ForwardCall final : public grpc::ServerUnaryReactor {
   void OnCancel() override {
     absl::MutexLock lock(&mu_);
     cancelled_ = true;
+    cancel_code_ = forwarder_.CancelledCode(absl::FromChrono(context_.deadline()));
     if (http_id_ != 0) forwarder_.http_->Cancel(http_id_);
     if (alarm_ != nullptr) alarm_->Cancel();
   }
@@ -110,12 +134,19 @@ class ForwardCall final : public grpc::ServerUnaryReactor {
   void HandleResultLocked(upstream::HttpResult result) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnBackoffDone(bool fired);
   void FinishLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  grpc::Status CancelledStatusLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   grpc::Status SuccessStatus(const upstream::HttpResponse& response);
   CallFacts facts() const { return CallFacts{request_id_, attempts_}; }
 
   Forwarder& forwarder_;
   const Route& route_;
   grpc::CallbackServerContext& context_;
+  const grpc::ByteBuffer& request_bytes_;
+  grpc::ByteBuffer* response_bytes_;
+  // gRPC hands us bytes (so that parsing follows our limits and errors):
+  // the messages are ours, parsed from and serialized into those bytes.
+  const std::unique_ptr<google::protobuf::Message> request_message_;
+  const std::unique_ptr<google::protobuf::Message> response_message_;
   const google::protobuf::Message& request_;
   google::protobuf::Message* response_;
   const absl::Time started_;
@@ -123,10 +154,12 @@ class ForwardCall final : public grpc::ServerUnaryReactor {
   // Fixed before the first attempt.
   upstream::HttpRequest prototype_;
   std::string request_id_;
+  std::string caller_authorization_;  // Empty: the gateway's credentials.
   absl::Time deadline_;
 
   absl::Mutex mu_;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::StatusCode cancel_code_ ABSL_GUARDED_BY(mu_) = grpc::StatusCode::CANCELLED;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t http_id_ ABSL_GUARDED_BY(mu_) = 0;
   std::unique_ptr<grpc::Alarm> alarm_ ABSL_GUARDED_BY(mu_);
@@ -147,12 +180,22 @@ void ForwardCall::StartLocked() {
   }
   context_.AddInitialMetadata(kRequestIdHeader, request_id_);
 
+  const ForwarderOptions& options = forwarder_.options_;
+  if (static_cast<int64_t>(request_bytes_.Length()) > options.max_request_bytes) {
+    return FinishLocked(SimpleStatus(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("request of ", request_bytes_.Length(), " bytes is larger than the limit of ",
+                     options.max_request_bytes, " bytes (--max_request_bytes)")));
+  }
   FieldViolation violation;
-  absl::StatusOr<UpstreamRequestParts> parts =
-      route_.Build(request_, &violation, forwarder_.options_.max_json_depth);
+  if (absl::Status s = ParseRequest(request_bytes_, options.max_json_depth, request_message_.get(),
+                                    &violation);
+      !s.ok()) {
+    return FinishLocked(InvalidRequestStatus(s.message(), violation));
+  }
+  absl::StatusOr<UpstreamRequestParts> parts = route_.Build(request_, &violation, options.max_json_depth);
   if (!parts.ok()) return FinishLocked(InvalidRequestStatus(parts.status().message(), violation));
 
-  const ForwarderOptions& options = forwarder_.options_;
   prototype_.method = parts->method;
   prototype_.url = absl::StrCat(options.upstream_base, parts->path);
   prototype_.body = std::move(parts->body);
@@ -183,22 +226,15 @@ void ForwardCall::StartLocked() {
     if (!value.empty()) headers.emplace_back(name, value);
   }
 
-  // The caller's own credentials win over the gateway's.
-  if (HasMetadata(context_, "authorization")) {
-    std::string authorization = Metadata(context_, "authorization");
-    if (authorization.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
+  // The caller's own credentials win over the gateway's, which are made
+  // per attempt (SendAttemptLocked).
+  caller_authorization_ = CallerAuthorization(context_);
+  if (!caller_authorization_.empty()) {
+    if (caller_authorization_.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
       return FinishLocked(InvalidRequestStatus("authorization metadata must not contain CR, LF or NUL",
                                                FieldViolation{"authorization", "contains CR, LF or NUL"}));
     }
-    headers.emplace_back("authorization", std::move(authorization));
-  } else if (forwarder_.tokens_ != nullptr) {
-    absl::StatusOr<std::string> authorization = forwarder_.tokens_->AuthorizationHeader(absl::Now());
-    if (!authorization.ok()) {
-      return FinishLocked(SimpleStatus(grpc::StatusCode::INTERNAL,
-                                       absl::StrCat("cannot make upstream credentials: ",
-                                                    authorization.status().message())));
-    }
-    headers.emplace_back("authorization", std::move(*authorization));
+    headers.emplace_back("authorization", caller_authorization_);
   }
 
   deadline_ = std::min(started_ + options.upstream_timeout, absl::FromChrono(context_.deadline()));
@@ -206,22 +242,23 @@ void ForwardCall::StartLocked() {
 }
 
 void ForwardCall::SendAttemptLocked() {
-  if (cancelled_) return FinishLocked(SimpleStatus(grpc::StatusCode::CANCELLED, "call cancelled"));
-  ++attempts_;
-  forwarder_.stats_.upstream_attempts.fetch_add(1, std::memory_order_relaxed);
+  if (cancelled_) return FinishLocked(CancelledStatusLocked());
   upstream::HttpRequest request = prototype_;
   request.deadline = deadline_;
-  if (attempts_ > 1) {
-    // A JWT is signed per request, so each attempt gets a fresh one.
-    if (forwarder_.tokens_ != nullptr && !HasMetadata(context_, "authorization")) {
-      absl::StatusOr<std::string> authorization = forwarder_.tokens_->AuthorizationHeader(absl::Now());
-      if (authorization.ok()) {
-        for (auto& [name, value] : request.headers) {
-          if (name == "authorization") value = *authorization;
-        }
-      }
+  if (caller_authorization_.empty() && forwarder_.tokens_ != nullptr) {
+    // A JWT is signed per request, so each attempt gets a fresh one, with
+    // exactly the scopes of this route's REST operation.
+    absl::StatusOr<std::string> authorization =
+        forwarder_.tokens_->AuthorizationHeader(absl::Now(), route_.scopes());
+    if (!authorization.ok()) {
+      return FinishLocked(SimpleStatus(grpc::StatusCode::INTERNAL,
+                                       absl::StrCat("cannot make upstream credentials: ",
+                                                    authorization.status().message())));
     }
+    request.headers.emplace_back("authorization", *std::move(authorization));
   }
+  ++attempts_;
+  forwarder_.stats_.upstream_attempts.fetch_add(1, std::memory_order_relaxed);
   http_id_ = forwarder_.http_->Start(std::move(request), [this](upstream::HttpResult result) {
     OnHttpDone(std::move(result));
   });
@@ -240,9 +277,7 @@ void ForwardCall::OnHttpDone(upstream::HttpResult result) {
 void ForwardCall::HandleResultLocked(upstream::HttpResult result) {
   http_id_ = 0;
   if (result.status.ok()) upstream_status_ = result.response.status;
-  if (cancelled_ || absl::IsCancelled(result.status)) {
-    return FinishLocked(SimpleStatus(grpc::StatusCode::CANCELLED, "call cancelled"));
-  }
+  if (cancelled_ || absl::IsCancelled(result.status)) return FinishLocked(CancelledStatusLocked());
   if (result.status.ok() && result.response.status >= 200 && result.response.status < 300) {
     return FinishLocked(SuccessStatus(result.response));
   }
@@ -271,7 +306,7 @@ void ForwardCall::OnBackoffDone(bool fired) {
   {
     absl::MutexLock lock(&mu_);
     if (!fired || cancelled_) {
-      FinishLocked(SimpleStatus(grpc::StatusCode::CANCELLED, "call cancelled"));
+      FinishLocked(CancelledStatusLocked());
     } else {
       SendAttemptLocked();
     }
@@ -299,20 +334,42 @@ grpc::Status ForwardCall::SuccessStatus(const upstream::HttpResponse& response) 
   return grpc::Status::OK;
 }
 
-void ForwardCall::FinishLocked(const grpc::Status& status) {
+grpc::Status ForwardCall::CancelledStatusLocked() const {
+  switch (cancel_code_) {
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return SimpleStatus(cancel_code_, "the caller's deadline passed");
+    case grpc::StatusCode::UNAVAILABLE:
+      return SimpleStatus(cancel_code_, "the server is shutting down");
+    default:
+      return SimpleStatus(grpc::StatusCode::CANCELLED, "call cancelled");
+  }
+}
+
+void ForwardCall::FinishLocked(const grpc::Status& given) {
   if (finished_) return;
   finished_ = true;
+  grpc::Status status = given;
+  if (status.ok()) {
+    bool own_buffer = false;
+    grpc::Status serialized = grpc::SerializationTraits<google::protobuf::Message>::Serialize(
+        *response_, response_bytes_, &own_buffer);
+    if (!serialized.ok()) {
+      status = SimpleStatus(grpc::StatusCode::INTERNAL,
+                            absl::StrCat("cannot serialize the response: ", serialized.error_message()));
+    }
+  }
   context_.AddTrailingMetadata(kAttemptsTrailer, std::to_string(attempts_));
   Forwarder& forwarder = forwarder_;
   if (status.ok()) forwarder.stats_.calls_ok.fetch_add(1, std::memory_order_relaxed);
   if (forwarder.options_.log_calls) {
     // Never the request body or credentials: ids, codes and timing only.
+    const absl::Time now = absl::Now();
     std::fprintf(stderr,
-                 "session-gateway: call method=%s request_id=%s upstream_status=%d grpc_code=%s "
+                 "%s session-gateway: call method=%s request_id=%s upstream_status=%d grpc_code=%s "
                  "attempts=%d latency_ms=%.1f\n",
-                 route_.method()->name().c_str(), request_id_.c_str(), upstream_status_,
-                 CodeName(status.error_code()).c_str(), attempts_,
-                 absl::ToDoubleMilliseconds(absl::Now() - started_));
+                 Timestamp(now).c_str(), route_.method()->name().c_str(), request_id_.c_str(),
+                 upstream_status_, CodeName(status.error_code()).c_str(), attempts_,
+                 absl::ToDoubleMilliseconds(now - started_));
   }
   forwarder.stats_.calls_finished.fetch_add(1, std::memory_order_relaxed);
   finish_status_ = status;
@@ -329,23 +386,38 @@ Forwarder::Forwarder(ForwarderOptions options, upstream::HttpClient* http,
 absl::Status Forwarder::AddMethod(const google::protobuf::MethodDescriptor* method) {
   absl::StatusOr<Route> route = Route::ForMethod(method);
   if (!route.ok()) return route.status();
-  routes_[method] = std::make_unique<Route>(*std::move(route));
+  google::protobuf::MessageFactory* factory = google::protobuf::MessageFactory::generated_factory();
+  const google::protobuf::Message* request = factory->GetPrototype(method->input_type());
+  const google::protobuf::Message* response = factory->GetPrototype(method->output_type());
+  if (request == nullptr || response == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(method->full_name(), ": its message types are not linked into the gateway"));
+  }
+  methods_[method] = Method{std::make_unique<Route>(*std::move(route)), request, response};
   return absl::OkStatus();
+}
+
+grpc::StatusCode Forwarder::CancelledCode(absl::Time call_deadline) const {
+  if (absl::Now() + kDeadlineSlack >= call_deadline) return grpc::StatusCode::DEADLINE_EXCEEDED;
+  // gRPC cancels the calls still running when the shutdown grace ends;
+  // their callers see UNAVAILABLE.
+  if (shutting_down_.load(std::memory_order_relaxed)) return grpc::StatusCode::UNAVAILABLE;
+  return grpc::StatusCode::CANCELLED;
 }
 
 grpc::ServerUnaryReactor* Forwarder::Forward(const google::protobuf::MethodDescriptor* method,
                                              grpc::CallbackServerContext* context,
-                                             const google::protobuf::Message& request,
-                                             google::protobuf::Message* response) {
+                                             const grpc::ByteBuffer& request,
+                                             grpc::ByteBuffer* response) {
   stats_.calls_started.fetch_add(1, std::memory_order_relaxed);
-  auto it = routes_.find(method);
-  if (it == routes_.end()) {
+  auto it = methods_.find(method);
+  if (it == methods_.end()) {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     reactor->Finish(SimpleStatus(grpc::StatusCode::UNIMPLEMENTED, "method has no route"));
     stats_.calls_finished.fetch_add(1, std::memory_order_relaxed);
     return reactor;
   }
-  auto* call = new ForwardCall(this, it->second.get(), context, &request, response);
+  auto* call = new ForwardCall(this, it->second, context, &request, response);
   call->Start();
   return call;
 }

@@ -1,14 +1,18 @@
 // Forwards gRPC calls to the REST upstream, one reactor per call and no
-// thread per call: the gRPC callback API hands us the request, the
-// asynchronous HTTP client carries it upstream, and its completion callback
-// finishes the call. Retries wait on a gRPC alarm, not on a thread.
+// thread per call: the gRPC callback API hands us the request's bytes, we
+// parse them (see request_parser.h), the asynchronous HTTP client carries
+// the request upstream, and its completion callback finishes the call.
+// Retries wait on a gRPC alarm, not on a thread. Every call that reaches
+// the forwarder gets one log line with the code its caller sees.
 //
 // Usage:
 //
 //   Forwarder forwarder(options, &http_client, token_source.get());
 //   ABSL_CHECK_OK(forwarder.AddMethod(method_descriptor));
-//   // In a CallbackService method:
+//   // In a raw (ByteBuffer) CallbackService method:
 //   return forwarder.Forward(method_descriptor, context, *request, response);
+//   // Before grpc::Server::Shutdown:
+//   forwarder.BeginShutdown();
 #ifndef SESSION_GATEWAY_GATEWAY_FORWARDER_H_
 #define SESSION_GATEWAY_GATEWAY_FORWARDER_H_
 
@@ -24,6 +28,7 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/server_context.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/server_callback.h"
 #include "upstream/http_client.h"
 #include "upstream/retry_policy.h"
@@ -47,6 +52,11 @@ struct ForwarderOptions {
   std::string user_agent;
   // Deepest JSON nesting accepted in request bodies and upstream responses.
   int max_json_depth = 100;
+  // Largest request accepted, in bytes; larger ones are answered
+  // RESOURCE_EXHAUSTED (and logged) here. gRPC's own receive limit must be
+  // higher (see GrpcReceiveLimit in session_service.h), or gRPC refuses
+  // them first, without our code running or logging.
+  int64_t max_request_bytes = 4 << 20;
   // Write one line per call to stderr.
   bool log_calls = true;
 };
@@ -70,12 +80,17 @@ class Forwarder {
   // before serving.
   absl::Status AddMethod(const google::protobuf::MethodDescriptor* method);
 
-  // Starts forwarding one call of `method`. `request` and `response` are
-  // owned by gRPC and live until the reactor finishes.
+  // Starts forwarding one call of `method`: `request` holds the serialized
+  // request message and `response` receives the serialized response. Both
+  // are owned by gRPC and live until the reactor finishes.
   grpc::ServerUnaryReactor* Forward(const google::protobuf::MethodDescriptor* method,
                                     grpc::CallbackServerContext* context,
-                                    const google::protobuf::Message& request,
-                                    google::protobuf::Message* response);
+                                    const grpc::ByteBuffer& request, grpc::ByteBuffer* response);
+
+  // Says that the server is shutting down, so that calls gRPC cancels from
+  // now on are logged UNAVAILABLE, as their callers see them, rather than
+  // CANCELLED. Call before grpc::Server::Shutdown. Thread-safe.
+  void BeginShutdown() { shutting_down_.store(true, std::memory_order_relaxed); }
 
   const ForwarderStats& stats() const { return stats_; }
   const ForwarderOptions& options() const { return options_; }
@@ -83,12 +98,23 @@ class Forwarder {
  private:
   friend class ForwardCall;
 
+  struct Method {
+    std::unique_ptr<Route> route;
+    // Each call makes its own request and response from these.
+    const google::protobuf::Message* request_prototype;
+    const google::protobuf::Message* response_prototype;
+  };
+
+  // The code a call's caller sees when gRPC cancels it under us.
+  grpc::StatusCode CancelledCode(absl::Time call_deadline) const;
+
   ForwarderOptions options_;
   upstream::HttpClient* http_;
   const upstream::TokenSource* tokens_;
   upstream::RetryPolicy retry_policy_;
-  absl::flat_hash_map<const google::protobuf::MethodDescriptor*, std::unique_ptr<Route>> routes_;
+  absl::flat_hash_map<const google::protobuf::MethodDescriptor*, Method> methods_;
   ForwarderStats stats_;
+  std::atomic<bool> shutting_down_{false};
 };
 
 }  // namespace gateway

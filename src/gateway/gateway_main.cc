@@ -33,8 +33,10 @@ ABSL_FLAG(std::string, private_key_file, "",
           "PKCS#8 PEM EC P-521 API key: sign a fresh ES512 JWT for every upstream request.");
 ABSL_FLAG(std::string, bearer_token_file, "",
           "File holding a static bearer token for the upstream (else env GR4VY_BEARER_TOKEN).");
-ABSL_FLAG(std::string, jwt_scopes, "payment-services.write,payment-service-definitions.read",
-          "Comma-separated scopes of signed JWTs.");
+ABSL_FLAG(std::string, jwt_scopes, "",
+          "Comma-separated scopes for every signed JWT, overriding the per-call default. Empty: "
+          "each call's JWT carries exactly the scopes its REST operation requires, as declared "
+          "in the proto (transactions.write for both RPCs).");
 ABSL_FLAG(absl::Duration, jwt_lifetime, absl::Seconds(60), "Lifetime of each signed JWT.");
 ABSL_FLAG(std::string, merchant_account_id, "",
           "Default x-gr4vy-merchant-account-id when neither the request nor the caller gives one.");
@@ -143,12 +145,15 @@ std::unique_ptr<session_gateway::upstream::TokenSource> Credentials() {
   }
   if (!key_file.empty()) {
     JwtOptions options;
-    options.scopes = absl::StrSplit(absl::GetFlag(FLAGS_jwt_scopes), ',', absl::SkipEmpty());
     options.issuer = absl::StrCat("session-gateway/", session_gateway::ProjectVersion());
     options.lifetime = absl::GetFlag(FLAGS_jwt_lifetime);
     auto signer = JwtSigner::FromFile(key_file, options);
     if (!signer.ok()) UsageError(absl::StrCat("--private_key_file: ", signer.status().message()));
-    return std::make_unique<JwtTokenSource>(*std::move(signer));
+    std::unique_ptr<TokenSource> tokens = std::make_unique<JwtTokenSource>(*std::move(signer));
+    std::vector<std::string> scopes = absl::StrSplit(absl::GetFlag(FLAGS_jwt_scopes), ',', absl::SkipEmpty());
+    for (std::string& scope : scopes) scope = std::string(absl::StripAsciiWhitespace(scope));
+    if (scopes.empty()) return tokens;  // Each call's own scopes.
+    return std::make_unique<FixedScopesTokenSource>(std::move(tokens), std::move(scopes));
   }
   std::string token;
   if (!token_file.empty()) {

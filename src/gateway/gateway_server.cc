@@ -63,6 +63,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   absl::StatusOr<HostPort> listen = ParseHostPort(options.listen);
   if (!listen.ok()) return absl::InvalidArgumentError(absl::StrCat("--listen: ", listen.status().message()));
   std::unique_ptr<GatewayServer> gateway(new GatewayServer());
+  options.forwarder.max_request_bytes = options.max_request_bytes;
   gateway->options_ = options;
   gateway->tokens_ = std::move(tokens);
 
@@ -104,7 +105,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   // would start and silently take half of the first one's connections.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.RegisterService(gateway->service_.get());
-  builder.SetMaxReceiveMessageSize(options.max_request_bytes);
+  builder.SetMaxReceiveMessageSize(GrpcReceiveLimit(options.max_request_bytes));
   gateway->server_ = builder.BuildAndStart();
   if (gateway->server_ == nullptr || port == 0) {
     if (AddressInUse(*listen)) {
@@ -130,6 +131,7 @@ void GatewayServer::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
   SetServing(false);
+  forwarder_->BeginShutdown();
   server_->Shutdown(std::chrono::system_clock::now() +
                     absl::ToChronoNanoseconds(options_.shutdown_grace));
   server_->Wait();

@@ -1,6 +1,7 @@
 #include "gateway/route.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -68,6 +69,16 @@ absl::StatusOr<Route> Route::ForMethod(const google::protobuf::MethodDescriptor*
   const google::api::HttpRule& rule = method->options().GetExtension(google::api::http);
   Route route;
   route.method_ = method;
+  // Tokens are minted with exactly these scopes, so a method that declares
+  // none could only ever be refused upstream: fail at start-up instead.
+  const gr4vy::rest::v1::RestMethod& operation = method->options().GetExtension(gr4vy::rest::v1::method);
+  if (operation.operation_id().empty() || operation.scopes().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        method->full_name(),
+        " needs a (gr4vy.rest.v1.method) option with an operation_id and its OAuth scopes"));
+  }
+  route.operation_id_ = operation.operation_id();
+  route.scopes_.assign(operation.scopes().begin(), operation.scopes().end());
   switch (rule.pattern_case()) {
     case google::api::HttpRule::kGet: route.http_method_ = "GET"; route.path_template_ = rule.get(); break;
     case google::api::HttpRule::kPost: route.http_method_ = "POST"; route.path_template_ = rule.post(); break;
@@ -140,6 +151,12 @@ absl::StatusOr<Route> Route::ForMethod(const google::protobuf::MethodDescriptor*
     if (absl::Status s = add_binding(field, absl::AsciiStrToLower(header)); !s.ok()) return s;
     route.header_names_.push_back(route.bindings_.back().header);
   }
+  for (int i = 0; i < input->field_count(); ++i) {
+    const FieldDescriptor* field = input->field(i);
+    if (field != route.body_field_ && route.FindBinding(field) == nullptr) {
+      route.unbound_fields_.push_back(field);
+    }
+  }
   return route;
 }
 
@@ -166,8 +183,24 @@ absl::Status Route::CheckValue(const Binding& binding, absl::string_view value,
   return absl::InvalidArgumentError(absl::StrCat(path, ": ", reason));
 }
 
+absl::Status Route::CheckUnboundFieldsUnset(const Message& request, FieldViolation* violation) const {
+  const google::protobuf::Reflection* reflection = request.GetReflection();
+  for (const FieldDescriptor* field : unbound_fields_) {
+    bool set = field->is_repeated() ? reflection->FieldSize(request, field) > 0
+                                    : reflection->HasField(request, field);
+    if (!set) continue;
+    std::string path = absl::StrCat("$.", field->name());
+    std::string reason = absl::StrCat("the API's ", operation_id_, " operation takes no ",
+                                      absl::StrReplaceAll(field->name(), {{"_", " "}}));
+    if (violation != nullptr) *violation = FieldViolation{path, reason};
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", reason));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<UpstreamRequestParts> Route::Build(const Message& request, FieldViolation* violation,
                                                    int max_json_depth) const {
+  if (absl::Status s = CheckUnboundFieldsUnset(request, violation); !s.ok()) return s;
   const google::protobuf::Reflection* reflection = request.GetReflection();
   UpstreamRequestParts parts;
   parts.method = http_method_;

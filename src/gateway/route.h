@@ -1,7 +1,12 @@
 // The REST route of one RPC, read from its descriptor: the HTTP method and
 // path template of its google.api.http rule, which request field is the
-// JSON body, which fields travel as headers, and the pattern each path or
-// header value must match.
+// JSON body, which fields travel as headers, the pattern each path or
+// header value must match, and the REST operation id and OAuth scopes of
+// its (gr4vy.rest.v1.method) option.
+//
+// A request field with no path, body or header binding has no place in the
+// REST operation (the gateway maps no field to query parameters), so a
+// request that sets one is rejected rather than silently dropping it.
 //
 // Building an upstream request from a gRPC request is the one place where
 // caller input becomes a URL and headers, so every value is validated
@@ -53,13 +58,15 @@ struct FieldViolation {
 class Route {
  public:
   // Reads the route of `method`. kInvalidArgument if the method has no
-  // google.api.http rule or uses a feature we do not support (custom verbs,
-  // `{field=pattern}` variables, nested field paths).
+  // google.api.http rule, no (gr4vy.rest.v1.method) option with an
+  // operation id and at least one scope, or uses a feature we do not
+  // support (custom verbs, `{field=pattern}` variables, nested field paths).
   static absl::StatusOr<Route> ForMethod(const google::protobuf::MethodDescriptor* method);
 
   // Validates `request` (of the method's input type) and builds the
-  // upstream request. On a bad value returns kInvalidArgument whose message
-  // names the JSON path, and fills `*violation` if non-null.
+  // upstream request. On a bad value, or a set field that the route does not
+  // bind, returns kInvalidArgument whose message names the JSON path, and
+  // fills `*violation` if non-null.
   // The body is printed with at most `max_json_depth` levels of nesting.
   absl::StatusOr<UpstreamRequestParts> Build(const google::protobuf::Message& request,
                                              FieldViolation* violation = nullptr,
@@ -74,6 +81,10 @@ class Route {
   const std::vector<std::string>& HeaderNames() const { return header_names_; }
 
   const google::protobuf::MethodDescriptor* method() const { return method_; }
+  // The REST operation, e.g. "create_payment_service_session".
+  const std::string& operation_id() const { return operation_id_; }
+  // The OAuth scopes the operation requires, e.g. {"transactions.write"}.
+  const std::vector<std::string>& scopes() const { return scopes_; }
   const std::string& http_method() const { return http_method_; }
   const std::string& path_template() const { return path_template_; }
 
@@ -92,13 +103,20 @@ class Route {
                           FieldViolation* violation) const;
   const Binding* FindBinding(const google::protobuf::FieldDescriptor* field) const;
 
+  absl::Status CheckUnboundFieldsUnset(const google::protobuf::Message& request,
+                                       FieldViolation* violation) const;
+
   const google::protobuf::MethodDescriptor* method_ = nullptr;
+  std::string operation_id_;
+  std::vector<std::string> scopes_;
   std::string http_method_;
   std::string path_template_;
   std::vector<Segment> segments_;
   std::vector<Binding> bindings_;  // Path variables and header fields.
   const google::protobuf::FieldDescriptor* body_field_ = nullptr;
   std::vector<std::string> header_names_;  // Derived from bindings_ once.
+  // Input fields bound to nothing: a request must leave them unset.
+  std::vector<const google::protobuf::FieldDescriptor*> unbound_fields_;
 };
 
 // Percent-encodes everything but RFC 3986 unreserved characters, so that a

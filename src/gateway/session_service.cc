@@ -1,5 +1,7 @@
 #include "gateway/session_service.h"
 
+#include <limits>
+
 namespace session_gateway {
 namespace gateway {
 namespace {
@@ -26,20 +28,21 @@ absl::Status SessionServiceImpl::RegisterRoutes(Forwarder* forwarder) {
 }
 
 grpc::ServerUnaryReactor* SessionServiceImpl::CreatePaymentServiceSession(
-    grpc::CallbackServerContext* context,
-    const gr4vy::sessions::v1::CreatePaymentServiceSessionRequest* request,
-    gr4vy::sessions::v1::CreateSession* response) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
   static const google::protobuf::MethodDescriptor* method = Method("CreatePaymentServiceSession");
   return forwarder_.Forward(method, context, *request, response);
 }
 
 grpc::ServerUnaryReactor* SessionServiceImpl::CreatePaymentServiceDefinitionSession(
-    grpc::CallbackServerContext* context,
-    const gr4vy::sessions::v1::CreatePaymentServiceDefinitionSessionRequest* request,
-    gr4vy::sessions::v1::CreateSession* response) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
   static const google::protobuf::MethodDescriptor* method =
       Method("CreatePaymentServiceDefinitionSession");
   return forwarder_.Forward(method, context, *request, response);
+}
+
+int GrpcReceiveLimit(int max_request_bytes) {
+  return max_request_bytes > std::numeric_limits<int>::max() / 2 ? std::numeric_limits<int>::max()
+                                                                 : 2 * max_request_bytes;
 }
 
 }  // namespace gateway

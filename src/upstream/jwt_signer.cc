@@ -491,12 +491,6 @@ absl::Status ValidateOptions(const JwtOptions& options) {
   if (!IsValidUtf8(options.issuer)) {
     return absl::InvalidArgumentError("JWT issuer is not valid UTF-8");
   }
-  for (size_t i = 0; i < options.scopes.size(); ++i) {
-    if (!IsValidUtf8(options.scopes[i])) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("JWT scope #", i, " is not valid UTF-8"));
-    }
-  }
   if (options.lifetime == absl::InfiniteDuration() ||
       options.lifetime < absl::Seconds(1)) {
     return absl::InvalidArgumentError(
@@ -596,9 +590,16 @@ absl::StatusOr<std::unique_ptr<JwtSigner>> JwtSigner::FromFile(
   return signer;
 }
 
-absl::StatusOr<std::string> JwtSigner::Sign(absl::Time now) const {
+absl::StatusOr<std::string> JwtSigner::Sign(
+    absl::Time now, absl::Span<const std::string> scopes) const {
   if (now == absl::InfiniteFuture() || now == absl::InfinitePast()) {
     return absl::InvalidArgumentError("cannot sign a JWT at an infinite time");
+  }
+  for (size_t i = 0; i < scopes.size(); ++i) {
+    if (!IsValidUtf8(scopes[i])) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("JWT scope #", i, " is not valid UTF-8"));
+    }
   }
   const int64_t issued_at = absl::ToUnixSeconds(now);
   const int64_t lifetime = absl::ToInt64Seconds(options_.lifetime);
@@ -609,9 +610,9 @@ absl::StatusOr<std::string> JwtSigner::Sign(absl::Time now) const {
   if (!jti.ok()) return jti.status();
 
   std::string claims = R"({"scopes":[)";
-  for (size_t i = 0; i < options_.scopes.size(); ++i) {
+  for (size_t i = 0; i < scopes.size(); ++i) {
     if (i > 0) claims.push_back(',');
-    AppendJsonString(options_.scopes[i], &claims);
+    AppendJsonString(scopes[i], &claims);
   }
   claims.append(R"(],"iss":)");
   AppendJsonString(options_.issuer, &claims);

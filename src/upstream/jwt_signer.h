@@ -4,18 +4,19 @@
 // fresh, short-lived ES512 JWT signed with the merchant's EC P-521 private
 // key, exactly as the official SDKs build it. The header names the key by
 // its RFC 7638 JWK thumbprint ("kid"), and the claims carry the scopes the
-// request needs, the issuer, the validity window and a random "jti".
+// request needs (given per token, since each REST operation requires its
+// own), the issuer, the validity window and a random "jti".
 //
 // Usage:
 //
 //   session_gateway::upstream::JwtOptions options;
-//   options.scopes = {"*.read", "*.write"};
 //   options.issuer = "session-gateway/0.1.0";
 //   absl::StatusOr<std::unique_ptr<session_gateway::upstream::JwtSigner>>
 //       signer = session_gateway::upstream::JwtSigner::FromFile(
 //           "/etc/session-gateway/private_key.pem", std::move(options));
 //   if (!signer.ok()) return signer.status();
-//   absl::StatusOr<std::string> token = (*signer)->Sign(absl::Now());
+//   const std::vector<std::string> scopes = {"transactions.write"};
+//   absl::StatusOr<std::string> token = (*signer)->Sign(absl::Now(), scopes);
 //   if (!token.ok()) return token.status();
 //   // request.SetHeader("Authorization", absl::StrCat("Bearer ", *token));
 //
@@ -34,6 +35,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 
 // OpenSSL's key type, declared here so that this header does not pull the
 // OpenSSL headers into every file that signs requests.
@@ -44,10 +46,6 @@ namespace upstream {
 
 // What goes into every token a JwtSigner produces.
 struct JwtOptions {
-  // The "scopes" claim, in this order, e.g. {"*.read", "*.write"}. May be
-  // empty. Each scope must be valid UTF-8.
-  std::vector<std::string> scopes;
-
   // The "iss" claim, e.g. "session-gateway/0.1.0". Must be valid UTF-8.
   std::string issuer;
 
@@ -81,15 +79,17 @@ class JwtSigner {
   JwtSigner& operator=(const JwtSigner&) = delete;
   ~JwtSigner();
 
-  // Returns a new compact JWS, "<header>.<claims>.<signature>", whose "iat"
+  // Returns a new compact JWS, "<header>.<claims>.<signature>", whose
+  // "scopes" claim is `scopes` in this order (may be empty), whose "iat"
   // and "nbf" are `now` rounded down to whole seconds and whose "exp" is
   // that plus the configured lifetime. Every call draws a new random "jti"
   // and a new ECDSA nonce, so no two tokens are alike.
   //
   // Safe to call concurrently from any number of threads. Returns
-  // kInvalidArgument if `now` is infinite or "exp" would overflow, and
-  // kInternal if OpenSSL fails to sign or to produce random bytes.
-  absl::StatusOr<std::string> Sign(absl::Time now) const;
+  // kInvalidArgument if `now` is infinite, "exp" would overflow or a scope
+  // is not valid UTF-8, and kInternal if OpenSSL fails to sign or to
+  // produce random bytes.
+  absl::StatusOr<std::string> Sign(absl::Time now, absl::Span<const std::string> scopes) const;
 
   // The RFC 7638 JWK thumbprint of the public key, as written into each
   // token's "kid" header: 43 base64url characters.

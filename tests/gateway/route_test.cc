@@ -1,7 +1,10 @@
 #include "gateway/route.h"
 
 #include "gmock/gmock.h"
+#include "google/api/annotations.pb.h"
+#include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "gr4vy/rest/v1/annotations.pb.h"
 #include "gr4vy/sessions/v1/session_service.pb.h"
 #include "gtest/gtest.h"
 
@@ -34,6 +37,85 @@ TEST(RouteTest, ReadsTheHttpRuleFromTheDescriptor) {
   EXPECT_EQ(route.http_method(), "POST");
   EXPECT_EQ(route.path_template(), "/payment-services/{payment_service_id}/sessions");
   EXPECT_THAT(route.HeaderNames(), ::testing::ElementsAre("x-gr4vy-merchant-account-id"));
+}
+
+TEST(RouteTest, ReadsTheOperationAndItsScopesFromTheDescriptor) {
+  Route service = RouteFor("CreatePaymentServiceSession");
+  EXPECT_EQ(service.operation_id(), "create_payment_service_session");
+  EXPECT_THAT(service.scopes(), ::testing::ElementsAre("transactions.write"));
+  Route definition = RouteFor("CreatePaymentServiceDefinitionSession");
+  EXPECT_EQ(definition.operation_id(), "create_payment_service_definition_session");
+  EXPECT_THAT(definition.scopes(), ::testing::ElementsAre("transactions.write"));
+}
+
+// A service like SessionService whose one method has `rest` (if any) as its
+// (gr4vy.rest.v1.method) option, built in a pool of its own.
+class OneMethodService {
+ public:
+  explicit OneMethodService(const gr4vy::rest::v1::RestMethod* rest)
+      : pool_(google::protobuf::DescriptorPool::generated_pool()) {
+    google::protobuf::FileDescriptorProto file;
+    file.set_name("route_test/one_method.proto");
+    file.set_package("route_test");
+    file.set_syntax("proto3");
+    file.add_dependency("gr4vy/sessions/v1/session.proto");
+    file.add_dependency("gr4vy/sessions/v1/session_service.proto");
+    google::protobuf::MethodDescriptorProto* method = file.add_service()->add_method();
+    file.mutable_service(0)->set_name("OneMethod");
+    method->set_name("Create");
+    method->set_input_type(".gr4vy.sessions.v1.CreatePaymentServiceDefinitionSessionRequest");
+    method->set_output_type(".gr4vy.sessions.v1.CreateSession");
+    method->mutable_options()->MutableExtension(google::api::http)->set_post(
+        "/payment-service-definitions/{payment_service_definition_id}/sessions");
+    if (rest != nullptr) *method->mutable_options()->MutableExtension(gr4vy::rest::v1::method) = *rest;
+    const google::protobuf::FileDescriptor* built = pool_.BuildFile(file);
+    method_ = built == nullptr ? nullptr : built->service(0)->method(0);
+  }
+  const google::protobuf::MethodDescriptor* method() const { return method_; }
+
+ private:
+  google::protobuf::DescriptorPool pool_;
+  const google::protobuf::MethodDescriptor* method_ = nullptr;
+};
+
+TEST(RouteTest, AMethodWithoutItsOperationAndScopesIsAStartUpError) {
+  OneMethodService bare(nullptr);
+  ASSERT_NE(bare.method(), nullptr);
+  absl::StatusOr<Route> route = Route::ForMethod(bare.method());
+  EXPECT_EQ(route.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(route.status().message()), HasSubstr("(gr4vy.rest.v1.method)"));
+
+  gr4vy::rest::v1::RestMethod no_scopes;
+  no_scopes.set_operation_id("create_something");
+  OneMethodService scopeless(&no_scopes);
+  ASSERT_NE(scopeless.method(), nullptr);
+  EXPECT_FALSE(Route::ForMethod(scopeless.method()).ok());
+
+  gr4vy::rest::v1::RestMethod complete = no_scopes;
+  complete.add_scopes("things.write");
+  OneMethodService annotated(&complete);
+  ASSERT_NE(annotated.method(), nullptr);
+  route = Route::ForMethod(annotated.method());
+  ASSERT_TRUE(route.ok()) << route.status();
+  EXPECT_THAT(route->scopes(), ::testing::ElementsAre("things.write"));
+}
+
+TEST(RouteTest, ASetFieldThatTheOperationDoesNotTakeIsInvalidArgument) {
+  Route route = RouteFor("CreatePaymentServiceDefinitionSession");
+  // The API's definition operation declares no merchant account header.
+  EXPECT_TRUE(route.HeaderNames().empty());
+  CreatePaymentServiceDefinitionSessionRequest request;
+  request.set_payment_service_definition_id("mock-card");
+  // Through reflection: the generated setter is deprecated, as it should be.
+  request.GetReflection()->SetString(&request, request.GetDescriptor()->FindFieldByName("merchant_account_id"),
+                                     "default");
+  FieldViolation violation;
+  absl::StatusOr<UpstreamRequestParts> parts = route.Build(request, &violation);
+  EXPECT_EQ(parts.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(parts.status().message(),
+            "$.merchant_account_id: the API's create_payment_service_definition_session operation "
+            "takes no merchant account id");
+  EXPECT_EQ(violation.field, "$.merchant_account_id");
 }
 
 TEST(RouteTest, BuildsPathBodyAndHeaders) {

@@ -40,6 +40,9 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 // 2023-11-14T22:13:20Z plus a fraction, which iat must drop.
+// The scopes most tests sign with; the gateway passes each route's own.
+const std::vector<std::string> kScopes = {"*.read", "*.write"};
+
 const absl::Time kNow =
     absl::FromUnixSeconds(1700000000) + absl::Milliseconds(750);
 
@@ -104,7 +107,6 @@ std::string PublicPemOf(absl::string_view private_pem) {
 
 JwtOptions DefaultOptions() {
   JwtOptions options;
-  options.scopes = {"*.read", "*.write"};
   options.issuer = "session-gateway/0.1.0";
   return options;
 }
@@ -196,7 +198,7 @@ void ExpectNoPemText(absl::string_view message, absl::string_view pem) {
 TEST(JwtSignerTest, SignedTokenVerifiesWithThePublicKey) {
   std::unique_ptr<JwtSigner> signer = MakeSigner();
   ASSERT_NE(signer, nullptr);
-  absl::StatusOr<std::string> token = signer->Sign(kNow);
+  absl::StatusOr<std::string> token = signer->Sign(kNow, kScopes);
   ASSERT_TRUE(token.ok()) << token.status();
 
   const std::string public_pem = ReadTestdata("ec_p521_public.pem");
@@ -210,7 +212,7 @@ TEST(JwtSignerTest, SignatureIsRawRAndSNotDer) {
   std::unique_ptr<JwtSigner> signer = MakeSigner();
   ASSERT_NE(signer, nullptr);
   for (int i = 0; i < 20; ++i) {
-    absl::StatusOr<std::string> token = signer->Sign(kNow);
+    absl::StatusOr<std::string> token = signer->Sign(kNow, kScopes);
     ASSERT_TRUE(token.ok()) << token.status();
     const std::vector<std::string> parts = Parts(*token);
     ASSERT_EQ(parts.size(), 3u);
@@ -223,7 +225,7 @@ TEST(JwtSignerTest, SignatureIsRawRAndSNotDer) {
 TEST(JwtSignerTest, HeaderNamesAlgorithmTypeAndKey) {
   std::unique_ptr<JwtSigner> signer = MakeSigner();
   ASSERT_NE(signer, nullptr);
-  absl::StatusOr<std::string> token = signer->Sign(kNow);
+  absl::StatusOr<std::string> token = signer->Sign(kNow, kScopes);
   ASSERT_TRUE(token.ok()) << token.status();
   EXPECT_EQ(Unbase64Url(Parts(*token)[0]),
             absl::StrCat(R"({"alg":"ES512","typ":"JWT","kid":")",
@@ -233,7 +235,7 @@ TEST(JwtSignerTest, HeaderNamesAlgorithmTypeAndKey) {
 TEST(JwtSignerTest, ClaimsCarryConfiguredValuesForFixedTime) {
   std::unique_ptr<JwtSigner> signer = MakeSigner();
   ASSERT_NE(signer, nullptr);
-  absl::StatusOr<std::string> token = signer->Sign(kNow);
+  absl::StatusOr<std::string> token = signer->Sign(kNow, kScopes);
   ASSERT_TRUE(token.ok()) << token.status();
   absl::StatusOr<std::string> claims =
       VerifyEs512Jwt(*token, ReadTestdata("ec_p521_public.pem"));
@@ -255,7 +257,7 @@ TEST(JwtSignerTest, LifetimeSetsExpiryInWholeSeconds) {
   options.lifetime = absl::Seconds(90) + absl::Milliseconds(900);
   std::unique_ptr<JwtSigner> signer = MakeSigner(std::move(options));
   ASSERT_NE(signer, nullptr);
-  absl::StatusOr<std::string> token = signer->Sign(kNow);
+  absl::StatusOr<std::string> token = signer->Sign(kNow, kScopes);
   ASSERT_TRUE(token.ok()) << token.status();
   EXPECT_THAT(Unbase64Url(Parts(*token)[1]),
               HasSubstr(R"("iat":1700000000,"nbf":1700000000,)"
@@ -263,11 +265,9 @@ TEST(JwtSignerTest, LifetimeSetsExpiryInWholeSeconds) {
 }
 
 TEST(JwtSignerTest, EmptyScopesAreAnEmptyArray) {
-  JwtOptions options = DefaultOptions();
-  options.scopes.clear();
-  std::unique_ptr<JwtSigner> signer = MakeSigner(std::move(options));
+  std::unique_ptr<JwtSigner> signer = MakeSigner();
   ASSERT_NE(signer, nullptr);
-  absl::StatusOr<std::string> token = signer->Sign(kNow);
+  absl::StatusOr<std::string> token = signer->Sign(kNow, {});
   ASSERT_TRUE(token.ok()) << token.status();
   EXPECT_THAT(Unbase64Url(Parts(*token)[1]),
               HasSubstr(R"({"scopes":[],"iss":)"));
@@ -275,11 +275,11 @@ TEST(JwtSignerTest, EmptyScopesAreAnEmptyArray) {
 
 TEST(JwtSignerTest, StringClaimsAreJsonEscaped) {
   JwtOptions options;
-  options.scopes = {"quote\"back\\slash", "line\nbreak\x01"};
   options.issuer = "caf\xc3\xa9\t/";
   std::unique_ptr<JwtSigner> signer = MakeSigner(std::move(options));
   ASSERT_NE(signer, nullptr);
-  absl::StatusOr<std::string> token = signer->Sign(kNow);
+  const std::vector<std::string> scopes = {"quote\"back\\slash", "line\nbreak\x01"};
+  absl::StatusOr<std::string> token = signer->Sign(kNow, scopes);
   ASSERT_TRUE(token.ok()) << token.status();
   absl::StatusOr<std::string> claims =
       VerifyEs512Jwt(*token, ReadTestdata("ec_p521_public.pem"));
@@ -290,11 +290,35 @@ TEST(JwtSignerTest, StringClaimsAreJsonEscaped) {
                 "\"iss\":\"caf\xc3\xa9\\t/\","));
 }
 
+TEST(JwtSignerTest, EachTokenCarriesTheScopesItWasSignedFor) {
+  std::unique_ptr<JwtSigner> signer = MakeSigner();
+  ASSERT_NE(signer, nullptr);
+  const std::vector<std::string> write = {"transactions.write"};
+  const std::vector<std::string> read = {"transactions.read", "buyers.read"};
+  absl::StatusOr<std::string> first = signer->Sign(kNow, write);
+  absl::StatusOr<std::string> second = signer->Sign(kNow, read);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_THAT(Unbase64Url(Parts(*first)[1]),
+              HasSubstr(R"({"scopes":["transactions.write"],"iss":)"));
+  EXPECT_THAT(Unbase64Url(Parts(*second)[1]),
+              HasSubstr(R"({"scopes":["transactions.read","buyers.read"],"iss":)"));
+}
+
+TEST(JwtSignerTest, RejectsScopesThatAreNotUtf8) {
+  std::unique_ptr<JwtSigner> signer = MakeSigner();
+  ASSERT_NE(signer, nullptr);
+  const std::vector<std::string> scopes = {"ok", "\xc0\xaf"};  // overlong '/'
+  absl::StatusOr<std::string> token = signer->Sign(kNow, scopes);
+  EXPECT_EQ(token.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(token.status().message()), HasSubstr("scope #1"));
+}
+
 TEST(JwtSignerTest, JtiAndSignatureDifferBetweenTokens) {
   std::unique_ptr<JwtSigner> signer = MakeSigner();
   ASSERT_NE(signer, nullptr);
-  absl::StatusOr<std::string> first = signer->Sign(kNow);
-  absl::StatusOr<std::string> second = signer->Sign(kNow);
+  absl::StatusOr<std::string> first = signer->Sign(kNow, kScopes);
+  absl::StatusOr<std::string> second = signer->Sign(kNow, kScopes);
   ASSERT_TRUE(first.ok()) << first.status();
   ASSERT_TRUE(second.ok()) << second.status();
   const std::string first_jti = ExtractJti(Unbase64Url(Parts(*first)[1]));
@@ -349,7 +373,7 @@ TEST(JwtSignerTest, FromFileLoadsTheKey) {
       TestdataPath("ec_p521_private.pem"), DefaultOptions());
   ASSERT_TRUE(signer.ok()) << signer.status();
   EXPECT_EQ((*signer)->key_id(), ReadTestdata("ec_p521_kid.txt"));
-  absl::StatusOr<std::string> token = (*signer)->Sign(kNow);
+  absl::StatusOr<std::string> token = (*signer)->Sign(kNow, kScopes);
   ASSERT_TRUE(token.ok()) << token.status();
   EXPECT_TRUE(VerifyEs512Jwt(*token, ReadTestdata("ec_p521_public.pem")).ok());
 }
@@ -442,13 +466,12 @@ TEST(JwtSignerTest, RejectsEncryptedKeyWithoutPrompting) {
 
 TEST(JwtSignerTest, RejectsInvalidOptions) {
   const std::string pem = ReadTestdata("ec_p521_private.pem");
-  std::vector<JwtOptions> bad(6, DefaultOptions());
+  std::vector<JwtOptions> bad(5, DefaultOptions());
   bad[0].lifetime = absl::ZeroDuration();
   bad[1].lifetime = absl::Seconds(-5);
   bad[2].lifetime = absl::Milliseconds(500);
   bad[3].lifetime = absl::InfiniteDuration();
   bad[4].issuer = "bad \xff utf-8";
-  bad[5].scopes.push_back("\xc0\xaf");  // overlong '/'
   for (JwtOptions& options : bad) {
     EXPECT_EQ(JwtSigner::FromPem(pem, std::move(options)).status().code(),
               absl::StatusCode::kInvalidArgument);
@@ -458,13 +481,13 @@ TEST(JwtSignerTest, RejectsInvalidOptions) {
 TEST(JwtSignerTest, RejectsTimesItCannotEncode) {
   std::unique_ptr<JwtSigner> signer = MakeSigner();
   ASSERT_NE(signer, nullptr);
-  EXPECT_EQ(signer->Sign(absl::InfiniteFuture()).status().code(),
+  EXPECT_EQ(signer->Sign(absl::InfiniteFuture(), kScopes).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(signer->Sign(absl::InfinitePast()).status().code(),
+  EXPECT_EQ(signer->Sign(absl::InfinitePast(), kScopes).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(signer
                 ->Sign(absl::FromUnixSeconds(
-                    std::numeric_limits<int64_t>::max() - 10))
+                    std::numeric_limits<int64_t>::max() - 10), kScopes)
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
@@ -482,7 +505,7 @@ TEST(JwtSignerTest, ConcurrentSignersAllVerify) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kTokensPerThread; ++i) {
-        absl::StatusOr<std::string> token = signer->Sign(kNow);
+        absl::StatusOr<std::string> token = signer->Sign(kNow, kScopes);
         if (!token.ok() || !VerifyEs512Jwt(*token, public_pem).ok()) {
           ++failures[static_cast<size_t>(t)];
           continue;
@@ -515,7 +538,7 @@ TEST(VerifyEs512JwtTest, AcceptsTokenSignedByOpenSslCli) {
 TEST(VerifyEs512JwtTest, RejectsTamperedClaims) {
   std::unique_ptr<JwtSigner> signer = MakeSigner();
   ASSERT_NE(signer, nullptr);
-  absl::StatusOr<std::string> token = signer->Sign(kNow);
+  absl::StatusOr<std::string> token = signer->Sign(kNow, kScopes);
   ASSERT_TRUE(token.ok()) << token.status();
   const std::vector<std::string> parts = Parts(*token);
   const std::string claims = Unbase64Url(parts[1]);
@@ -533,7 +556,7 @@ TEST(VerifyEs512JwtTest, RejectsTamperedClaims) {
 TEST(VerifyEs512JwtTest, RejectsTamperedSignature) {
   std::unique_ptr<JwtSigner> signer = MakeSigner();
   ASSERT_NE(signer, nullptr);
-  absl::StatusOr<std::string> token = signer->Sign(kNow);
+  absl::StatusOr<std::string> token = signer->Sign(kNow, kScopes);
   ASSERT_TRUE(token.ok()) << token.status();
   const std::vector<std::string> parts = Parts(*token);
   // One bit in R, then one bit in S.
@@ -562,7 +585,7 @@ TEST(VerifyEs512JwtTest, RejectsTamperedSignature) {
 TEST(VerifyEs512JwtTest, RejectsWrongKey) {
   std::unique_ptr<JwtSigner> signer = MakeSigner();
   ASSERT_NE(signer, nullptr);
-  absl::StatusOr<std::string> token = signer->Sign(kNow);
+  absl::StatusOr<std::string> token = signer->Sign(kNow, kScopes);
   ASSERT_TRUE(token.ok()) << token.status();
   EXPECT_EQ(VerifyEs512Jwt(*token, ReadTestdata("other_p521_public.pem"))
                 .status()
@@ -575,7 +598,7 @@ TEST(VerifyEs512JwtTest, RejectsWrongKey) {
 TEST(VerifyEs512JwtTest, RejectsKeysThatAreNotP521) {
   std::unique_ptr<JwtSigner> signer = MakeSigner();
   ASSERT_NE(signer, nullptr);
-  absl::StatusOr<std::string> token = signer->Sign(kNow);
+  absl::StatusOr<std::string> token = signer->Sign(kNow, kScopes);
   ASSERT_TRUE(token.ok()) << token.status();
   for (absl::string_view name : {"rsa_private.pem", "ec_p256_private.pem"}) {
     EXPECT_EQ(
@@ -592,7 +615,7 @@ TEST(VerifyEs512JwtTest, RejectsKeysThatAreNotP521) {
 TEST(VerifyEs512JwtTest, RejectsMalformedTokens) {
   std::unique_ptr<JwtSigner> signer = MakeSigner();
   ASSERT_NE(signer, nullptr);
-  absl::StatusOr<std::string> token = signer->Sign(kNow);
+  absl::StatusOr<std::string> token = signer->Sign(kNow, kScopes);
   ASSERT_TRUE(token.ok()) << token.status();
   const std::vector<std::string> parts = Parts(*token);
   const std::string raw_signature = Unbase64Url(parts[2]);
