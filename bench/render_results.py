@@ -51,10 +51,11 @@ class Metric:
 
 
 class Ratio:
-    """LABEL=[FIELD] NUM / DEN[>=X|<=X]: median of NUM over median of DEN."""
+    """LABEL=[FIELD] NUM[ / DEN][>=X|<=X]: median of NUM over median of DEN,
+    or NUM's median itself when there is no DEN."""
 
-    PATTERN = re.compile(r"^(?P<label>[^=]+)=\s*(?:\[(?P<field>[^\]]+)\]\s*)?(?P<num>.+?) / "
-                         r"(?P<den>.+?)\s*(?:(?P<op>>=|<=)\s*(?P<target>[0-9.]+))?\s*$")
+    PATTERN = re.compile(r"^(?P<label>[^=]+)=\s*(?:\[(?P<field>[^\]]+)\]\s*)?(?P<num>.+?)"
+                         r"(?: / (?P<den>.+?))?\s*(?:(?P<op>>=|<=)\s*(?P<target>[0-9.]+))?\s*$")
 
     def __init__(self, spec):
         m = self.PATTERN.match(spec)
@@ -62,7 +63,8 @@ class Ratio:
             raise argparse.ArgumentTypeError(f"--ratio {spec!r}: want 'LABEL=[FIELD] NUM / DEN>=X'")
         self.label = m["label"].strip()
         self.field = m["field"]
-        self.num, self.den = m["num"].strip(), m["den"].strip()
+        # No denominator: the target applies to NUM's own median.
+        self.num, self.den = m["num"].strip(), (m["den"] or "").strip()
         self.op = m["op"]
         self.target = float(m["target"]) if m["target"] else None
 
@@ -192,16 +194,18 @@ def render(args, contexts, results):
         out.append("| " + " | ".join(cells) + " |")
 
     if args.ratio:
-        out += ["", "Ratios of medians, decided on the unrounded values:", "",
+        out += ["", "Ratios of medians (or a median itself), decided on the unrounded values:", "",
                 "| Ratio | Measured | Target | Result |", "|---|---:|---|---|"]
         for spec in args.ratio:
             metric = Metric(spec.field) if spec.field else args.metric[0]
-            num, den = results.get(spec.num), results.get(spec.den)
+            num = results.get(spec.num)
+            den = results.get(spec.den) if spec.den else num
             target = f"{spec.op} {spec.target:g}" if spec.op else "(none)"
             if not num or not den or num.error or den.error:
                 out.append(f"| {spec.label} | not measured | {target} | - |")
                 continue
-            a, b = num.stat(metric, "median"), den.stat(metric, "median")
+            a = num.stat(metric, "median")
+            b = den.stat(metric, "median") if spec.den else 1.0
             if a is None or not b:
                 out.append(f"| {spec.label} | not measured | {target} | - |")
                 continue
@@ -214,7 +218,8 @@ def render(args, contexts, results):
             cvs = [num.stat(metric, "cv"), den.stat(metric, "cv")]
             if any(cv is not None and cv > args.noisy_cv for cv in cvs):
                 verdict += " (noisy)"
-            out.append(f"| {spec.label}: `{spec.num}` / `{spec.den}` ({metric.label}) | "
+            what = f"`{spec.num}` / `{spec.den}`" if spec.den else f"`{spec.num}`"
+            out.append(f"| {spec.label}: {what} ({metric.label}) | "
                        f"{ratio:.3f} | {target} | {verdict} |")
     return "\n".join(out) + "\n"
 
@@ -257,7 +262,8 @@ def main():
                         help="FIELD[/DIVISOR][:LABEL] column (default cpu_time); repeatable")
     parser.add_argument("--baseline", help="run_name the first metric of each row is divided by")
     parser.add_argument("--ratio", type=Ratio, action="append", default=[],
-                        help="'LABEL=[FIELD] NUM / DEN>=X' (or <=X, or no target); repeatable")
+                        help="'LABEL=[FIELD] NUM / DEN>=X' (or <=X, or no target; without ' / DEN' the "
+                             "target is on NUM's median); repeatable")
     parser.add_argument("--rows", help="only benchmarks whose name matches this regex")
     parser.add_argument("--noisy_cv", type=float, default=0.05,
                         help="CV (fraction) above which a number is marked noisy (default 0.05)")
