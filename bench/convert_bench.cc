@@ -13,11 +13,11 @@
 // response_body is generated from a fixed seed, so every run measures the
 // same bytes.
 //
-// After the benchmarks run, a ratio table is printed. With
-// --results_md=PATH the `## Converter` section of that Markdown file is
-// written (other sections are kept). Flags of Google Benchmark are accepted
-// as usual; bench/run_convert_bench.sh passes --benchmark_repetitions=3 and
-// the tables then use the median of the repetitions.
+// A plain Google Benchmark binary: bench/run_convert_bench.sh runs it with
+// --benchmark_repetitions and --benchmark_out (JSON), and
+// bench/render_results.py turns that JSON (the library's median and CV
+// aggregates, bytes_per_second, and the context added below) into the
+// `## Converter` section of bench/RESULTS.md with its ratios.
 
 #include <unistd.h>
 
@@ -308,12 +308,6 @@ std::unique_ptr<Corpus> MakeCorpus(std::string name, std::vector<std::string> re
 // Benchmarks
 // ---------------------------------------------------------------------------
 
-// What each benchmark processes per iteration, for MiB/s.
-std::map<std::string, size_t>& BytesPerIteration() {
-  static auto* bytes = new std::map<std::string, size_t>();
-  return *bytes;
-}
-
 // An arena whose first block is ours and so survives Reset(): after the
 // first iteration, small documents parse without touching malloc. Larger
 // ones grow into blocks of up to 1 MiB. The same options serve our parser
@@ -481,7 +475,6 @@ void RegisterAll(const std::vector<std::unique_ptr<Corpus>>& corpora) {
     for (const auto& corpus : corpora) {
       const std::string name = BenchName(v, *corpus);
       const size_t bytes = v.bytes(*corpus);
-      BytesPerIteration()[name] = bytes;
       const Corpus* c = corpus.get();
       auto run = v.run;
       benchmark::RegisterBenchmark(name.c_str(),
@@ -494,484 +487,53 @@ void RegisterAll(const std::vector<std::unique_ptr<Corpus>>& corpora) {
     }
   }
 }
-
 // ---------------------------------------------------------------------------
-// Capturing results
-// ---------------------------------------------------------------------------
-
-struct Measurement {
-  std::vector<double> cpu_ns;   // One per repetition.
-  std::vector<double> real_ns;  // Wall time, same runs.
-  double aggregate_median_ns = -1;
-  double aggregate_cv = -1;
-  std::string error;
-
-  bool ok() const { return error.empty() && (!cpu_ns.empty() || aggregate_median_ns > 0); }
-  int repetitions() const { return static_cast<int>(cpu_ns.size()); }
-
-  double MedianNs() const {
-    if (cpu_ns.empty()) return aggregate_median_ns;
-    std::vector<double> v = cpu_ns;
-    std::sort(v.begin(), v.end());
-    const size_t n = v.size();
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-  }
-  // Coefficient of variation over the repetitions (sample standard
-  // deviation / mean, as Google Benchmark computes it); negative if unknown.
-  double Cv() const {
-    if (cpu_ns.size() < 2) return aggregate_cv;
-    double mean = 0;
-    for (double x : cpu_ns) mean += x;
-    mean /= static_cast<double>(cpu_ns.size());
-    double sq = 0;
-    for (double x : cpu_ns) sq += (x - mean) * (x - mean);
-    return std::sqrt(sq / static_cast<double>(cpu_ns.size() - 1)) / mean;
-  }
-};
-
-constexpr double kNoisyCv = 0.05;
-
-double NsPerUnit(benchmark::TimeUnit unit) {
-  switch (unit) {
-    case benchmark::kNanosecond: return 1;
-    case benchmark::kMicrosecond: return 1e3;
-    case benchmark::kMillisecond: return 1e6;
-    case benchmark::kSecond: return 1e9;
-  }
-  return 1;
-}
-
-// The console reporter, also keeping every run's CPU time for the tables.
-class CapturingReporter : public benchmark::ConsoleReporter {
- public:
-  explicit CapturingReporter(OutputOptions options) : ConsoleReporter(options) {}
-
-  bool ReportContext(const Context& context) override {
-    num_cpus_ = context.cpu_info.num_cpus;
-    mhz_ = context.cpu_info.cycles_per_second / 1e6;
-    scaling_ = context.cpu_info.scaling == benchmark::CPUInfo::ENABLED    ? "enabled"
-               : context.cpu_info.scaling == benchmark::CPUInfo::DISABLED ? "disabled"
-                                                                          : "unknown";
-    return ConsoleReporter::ReportContext(context);
-  }
-
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& run : runs) {
-      Measurement& m = results_[run.run_name.function_name];
-      if (run.error_occurred) {
-        m.error = run.error_message;
-      } else if (run.run_type == Run::RT_Iteration) {
-        m.cpu_ns.push_back(run.GetAdjustedCPUTime() * NsPerUnit(run.time_unit));
-        m.real_ns.push_back(run.GetAdjustedRealTime() * NsPerUnit(run.time_unit));
-      } else if (run.aggregate_name == "median") {
-        m.aggregate_median_ns = run.GetAdjustedCPUTime() * NsPerUnit(run.time_unit);
-      } else if (run.aggregate_name == "cv") {
-        m.aggregate_cv = run.cpu_accumulated_time;  // A fraction, not a time.
-      }
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-
-  const std::map<std::string, Measurement>& results() const { return results_; }
-  int num_cpus() const { return num_cpus_; }
-  double mhz() const { return mhz_; }
-  const std::string& scaling() const { return scaling_; }
-
- private:
-  std::map<std::string, Measurement> results_;
-  int num_cpus_ = 0;
-  double mhz_ = 0;
-  std::string scaling_;
-};
-
-// ---------------------------------------------------------------------------
-// Ratios and the report
+// Context for the report
 // ---------------------------------------------------------------------------
 
-struct RatioSpec {
-  const char* comparison;
-  const char* numerator;    // Variant name whose time is divided...
-  const char* denominator;  // ...by this one's.
-  // Target on time(numerator) / time(denominator); at_least: ratio >= target.
-  // Empty corpus name: applies to every document; 0: informational.
-  const char* corpus;
-  double target;
-  bool at_least;
-};
-
-// Ratios are of CPU time per document set, never of MiB/s: the forms differ
-// in size (binary is far smaller than JSON), the message is the same.
-const RatioSpec kRatios[] = {
-    {"decode speedup, ours vs JsonStringToMessage (heap)", "decode/protobuf_json",
-     "decode/ours_heap", "small", 5, true},
-    {"decode speedup, ours vs JsonStringToMessage (heap)", "decode/protobuf_json",
-     "decode/ours_heap", "64KiB", 8, true},
-    {"decode speedup, ours vs JsonStringToMessage (heap)", "decode/protobuf_json",
-     "decode/ours_heap", "1MiB", 0, true},
-    {"decode time, ours / binary parse (heap)", "decode/ours_heap", "decode/binary_heap", "",
-     1.5, false},
-    {"decode time, ours / binary parse (arena)", "decode/ours_arena", "decode/binary_arena", "",
-     1.5, false},
-    {"encode speedup, ours vs MessageToJsonString", "encode/protobuf_json", "encode/ours", "", 5,
-     true},
-    {"decode time, ours (heap) / simdjson DOM", "decode/ours_heap", "decode/simdjson_dom", "", 0,
-     false},
-    {"encode time, ours / binary serialize", "encode/ours", "encode/binary", "", 0, false},
-};
-
-struct RatioRow {
-  std::string comparison;
-  std::string corpus;
-  double ratio = -1;  // Negative: not measured.
-  std::string target;
-  std::string verdict;
-  bool noisy = false;
-};
-
-std::vector<RatioRow> ComputeRatios(const std::map<std::string, Measurement>& results,
-                                    const std::vector<std::unique_ptr<Corpus>>& corpora) {
-  std::vector<RatioRow> rows;
-  for (const RatioSpec& spec : kRatios) {
-    for (const auto& corpus : corpora) {
-      if (*spec.corpus != '\0' && corpus->name != spec.corpus) continue;
-      RatioRow row;
-      row.comparison = spec.comparison;
-      row.corpus = corpus->name;
-      if (spec.target > 0) {
-        row.target = absl::StrCat(spec.at_least ? ">= " : "<= ", spec.target, "x");
-      } else {
-        row.target = "(none)";
-      }
-      auto num = results.find(absl::StrCat(spec.numerator, "/", corpus->name));
-      auto den = results.find(absl::StrCat(spec.denominator, "/", corpus->name));
-      if (num == results.end() || den == results.end() || !num->second.ok() ||
-          !den->second.ok()) {
-        row.verdict = "not measured";
-        rows.push_back(row);
-        continue;
-      }
-      row.ratio = num->second.MedianNs() / den->second.MedianNs();
-      row.noisy = num->second.Cv() > kNoisyCv || den->second.Cv() > kNoisyCv;
-      if (spec.target > 0) {
-        const bool met = spec.at_least ? row.ratio >= spec.target : row.ratio <= spec.target;
-        row.verdict = met ? "met" : "MISSED";
-      } else {
-        row.verdict = "-";
-      }
-      if (row.noisy) row.verdict += " (noisy)";
-      rows.push_back(row);
-    }
-  }
-  return rows;
-}
-
-std::string FormatRatio(double ratio) {
-  return ratio < 0 ? "n/a" : absl::StrFormat("%.3fx", ratio);
-}
-
-void PrintRatios(const std::vector<RatioRow>& rows) {
-  std::printf("\nRatios (median CPU time per document set; noisy = CV > %.0f%%)\n",
-              kNoisyCv * 100);
-  std::printf("%-52s %-6s %10s %8s  %s\n", "comparison", "doc", "ratio", "target", "result");
-  for (const RatioRow& row : rows) {
-    std::printf("%-52s %-6s %10s %8s  %s\n", row.comparison.c_str(), row.corpus.c_str(),
-                FormatRatio(row.ratio).c_str(), row.target.c_str(), row.verdict.c_str());
-  }
-  std::fflush(stdout);
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-std::string CpuModel() {
-  std::istringstream in(ReadFile("/proc/cpuinfo"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      size_t colon = line.find(':');
-      if (colon != std::string::npos) {
-        size_t start = line.find_first_not_of(" \t", colon + 1);
-        return start == std::string::npos ? "" : line.substr(start);
-      }
-    }
-  }
-  return "unknown";
-}
-
-std::string LoadAverage() {
-  std::string load = ReadFile("/proc/loadavg");
-  std::istringstream in(load);
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return a.empty() ? "unknown" : absl::StrCat(a, " ", b, " ", c);
-}
-
-// The 1-minute load average, or -1.
-double LoadAverage1(const std::string& load) {
-  double value = -1;
-  std::istringstream(load) >> value;
-  return value;
-}
-
-// Median over all runs of wall time / CPU time: about 1 when the benchmark
-// had a CPU to itself, higher when it waited for one.
-double MedianWallToCpu(const std::map<std::string, Measurement>& results) {
-  std::vector<double> ratios;
-  for (const auto& entry : results) {
-    const Measurement& m = entry.second;
-    for (size_t i = 0; i < m.cpu_ns.size() && i < m.real_ns.size(); ++i) {
-      if (m.cpu_ns[i] > 0) ratios.push_back(m.real_ns[i] / m.cpu_ns[i]);
-    }
-  }
-  if (ratios.empty()) return -1;
-  std::sort(ratios.begin(), ratios.end());
-  return ratios[ratios.size() / 2];
-}
-
-std::string UtcNow() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buffer[64];
-  std::strftime(buffer, sizeof(buffer), "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buffer;
-}
-
-std::string ShellQuote(const std::string& arg) {
-  if (!arg.empty() && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                            "0123456789-_=./:,+@%") == std::string::npos) {
-    return arg;
-  }
-  std::string quoted = "'";
-  for (char ch : arg) {
-    if (ch == '\'') {
-      quoted += "'\\''";
-    } else {
-      quoted += ch;
-    }
-  }
-  return quoted + "'";
-}
-
-struct RunInfo {
-  std::string command;
-  std::string wrapper;  // How a wrapper script was invoked, if it said.
-  std::string date;
-  std::string load_before;
-  std::string load_after;
-};
-
-std::string ConverterSection(const RunInfo& info, const CapturingReporter& reporter,
-                             const std::vector<std::unique_ptr<Corpus>>& corpora,
-                             const std::vector<RatioRow>& ratios) {
-  const auto& results = reporter.results();
-  std::string md = "## Converter\n\n";
-  absl::StrAppend(&md,
-                  "Written by `bench/convert_bench --results_md=...` (normally through "
-                  "`bench/run_convert_bench.sh`); rerun that to refresh this section.\n\n");
-  absl::StrAppend(&md, "- Date: ", info.date, "\n");
-  absl::StrAppend(&md, "- Machine: ", sysconf(_SC_NPROCESSORS_ONLN), " online CPUs (nproc), `",
-                  CpuModel(), "`, ", absl::StrFormat("%.0f", reporter.mhz()),
-                  " MHz, CPU frequency scaling ", reporter.scaling(), "\n");
-  absl::StrAppend(&md, "- Load average before / after the run: ", info.load_before, " / ",
-                  info.load_after, "\n");
-  const double wall_to_cpu = MedianWallToCpu(results);
-  if (wall_to_cpu > 0) {
-    absl::StrAppend(&md, "- Median wall time / CPU time over all runs: ",
-                    absl::StrFormat("%.2f", wall_to_cpu),
-                    " (about 1.00 when the benchmark had a CPU to itself)\n");
-  }
-  const double cpus = static_cast<double>(sysconf(_SC_NPROCESSORS_ONLN));
-  if (LoadAverage1(info.load_before) >= cpus || LoadAverage1(info.load_after) >= cpus ||
-      wall_to_cpu > 1.2) {
-    absl::StrAppend(&md,
-                    "- **Warning: the machine was busy with other work during this run** "
-                    "(load average at or above the CPU count, or benchmarks waiting for a "
-                    "CPU). CPU times still include cache and memory-bandwidth contention; "
-                    "treat the numbers as indicative and rerun on an idle machine.\n");
-  }
-  absl::StrAppend(&md, "- Build: compiler ", __VERSION__,
-#ifdef NDEBUG
-                  ", NDEBUG defined",
-#else
-                  ", **NDEBUG not defined (not a release build)**",
-#endif
-                  "; protobuf ", GOOGLE_PROTOBUF_VERSION / 1000000, ".",
-                  GOOGLE_PROTOBUF_VERSION / 1000 % 1000, ".", GOOGLE_PROTOBUF_VERSION % 1000,
-                  ", simdjson ", static_cast<int>(simdjson::SIMDJSON_VERSION_MAJOR), ".",
-                  static_cast<int>(simdjson::SIMDJSON_VERSION_MINOR), ".",
-                  static_cast<int>(simdjson::SIMDJSON_VERSION_REVISION), " (",
-                  simdjson::get_active_implementation()->name(), " kernel)\n");
-  if (!info.wrapper.empty()) absl::StrAppend(&md, "- Command: `", info.wrapper, "`, which ran\n");
-  absl::StrAppend(&md, info.wrapper.empty() ? "- Command: " : "  ", "`", info.command, "`\n\n");
-
-  absl::StrAppend(
-      &md,
-      "Documents (one benchmark iteration processes the whole set). `small` is the two "
-      "examples in docs/rest-json.md; the others are generated from seed ",
-      kSeed,
-      " (objects, arrays, strings with escapes and raw non-ASCII, integers, doubles, "
-      "nulls, booleans in `response_body`). proto3 JSON is `MessageToJsonString` of the "
-      "parsed message and binary its `SerializeAsString`; all forms were checked to read "
-      "back to the same message.\n\n");
-  absl::StrAppend(&md,
-                  "| Document set | docs | REST JSON in (bytes) | REST JSON out (bytes) | "
-                  "proto3 JSON (bytes) | binary (bytes) |\n|---|---:|---:|---:|---:|---:|\n");
+// What bench/render_results.py shows next to the numbers: the document
+// sets, what each benchmark runs, and the build. Google Benchmark writes
+// these into the JSON context (--benchmark_out), so the numbers and what
+// they measured travel in one file; the statistics (median, CV) are the
+// library's own aggregates.
+void AddReportContext(const std::vector<std::unique_ptr<Corpus>>& corpora) {
+  benchmark::AddCustomContext(
+      "documents",
+      absl::StrCat("one iteration processes a whole set; `small` is the two examples in "
+                   "docs/rest-json.md, the others are generated from seed ",
+                   kSeed,
+                   " (objects, arrays, strings with escapes and raw non-ASCII, numbers, nulls, "
+                   "booleans in response_body); every form was checked to read back to the same "
+                   "message"));
   for (const auto& c : corpora) {
-    absl::StrAppend(&md, "| ", c->name, " | ", c->rest.size(), " | ", Corpus::Total(c->rest),
-                    " | ", Corpus::Total(c->rest_out), " | ", Corpus::Total(c->proto3), " | ",
-                    Corpus::Total(c->binary), " |\n");
+    benchmark::AddCustomContext(
+        absl::StrCat("document set ", c->name),
+        absl::StrCat(c->rest.size(), " doc(s); REST JSON ", Corpus::Total(c->rest), " B in, ",
+                     Corpus::Total(c->rest_out), " B out; proto3 JSON ", Corpus::Total(c->proto3),
+                     " B; binary ", Corpus::Total(c->binary), " B"));
   }
-
-  int repetitions = 0;
-  for (const auto& entry : results) repetitions = std::max(repetitions, entry.second.repetitions());
-  absl::StrAppend(
-      &md, "\n### Throughput (MiB/s)\n\nMedian of ", repetitions,
-      " repetition(s), CPU time; MiB/s is of each benchmark's own input (decode) or output "
-      "(encode), in the form named in the row, so binary rows count far fewer bytes for the "
-      "same message. `(noisy)` marks a coefficient of variation above ",
-      absl::StrFormat("%.0f", kNoisyCv * 100),
-      "% between repetitions. The second table gives the median CPU time per document set "
-      "and the CV.\n\n");
-  std::string header = "| Benchmark | What |";
-  std::string rule = "|---|---|";
-  for (const auto& c : corpora) {
-    absl::StrAppend(&header, " ", c->name, " |");
-    rule += "---:|";
-  }
-  absl::StrAppend(&md, header, "\n", rule, "\n");
-  std::string times = absl::StrCat(header, "\n", rule, "\n");
   for (const Variant& v : kVariants) {
-    std::string row = absl::StrCat("| `", v.name, "` | ", v.description, " |");
-    std::string time_row = row;
-    for (const auto& c : corpora) {
-      const std::string name = BenchName(v, *c);
-      auto it = results.find(name);
-      if (it == results.end() || !it->second.ok()) {
-        const char* why = it == results.end() ? "not run" : "error";
-        absl::StrAppend(&row, " ", why, " |");
-        absl::StrAppend(&time_row, " ", why, " |");
-        continue;
-      }
-      const Measurement& m = it->second;
-      const double seconds = m.MedianNs() / 1e9;
-      const double mib_s = static_cast<double>(BytesPerIteration()[name]) / (1 << 20) / seconds;
-      const double cv = m.Cv();
-      const std::string noisy = cv > kNoisyCv ? " (noisy)" : "";
-      absl::StrAppend(&row, " ", absl::StrFormat("%.1f", mib_s), noisy, " |");
-      absl::StrAppend(&time_row, " ", absl::StrFormat("%.2f µs", m.MedianNs() / 1e3),
-                      cv >= 0 ? absl::StrFormat(", CV %.1f%%", cv * 100) : "", noisy, " |");
-    }
-    absl::StrAppend(&md, row, "\n");
-    absl::StrAppend(&times, time_row, "\n");
+    benchmark::AddCustomContext(absl::StrCat("benchmark ", v.name), v.description);
   }
-  absl::StrAppend(&md, "\n", times);
-
-  absl::StrAppend(
-      &md,
-      "\n### Ratios\n\nRatios of median CPU time per document set (same message in every "
-      "form), decided on the unrounded values. A speedup is baseline time / our time; a time "
-      "ratio is our time / baseline time.\n\n| Comparison | Document set | Measured | Target | "
-      "Result |\n|---|---|---:|---|---|\n");
-  for (const RatioRow& r : ratios) {
-    absl::StrAppend(&md, "| ", r.comparison, " | ", r.corpus, " | ", FormatRatio(r.ratio), " | ",
-                    r.target, " | ", r.verdict, " |\n");
-  }
-  return md;
-}
-
-// Replaces the `## Converter` section of the Markdown file at `path` (or
-// creates the file), keeping every other section as it is. A new section
-// goes before `## Gateway`; that heading is added at the end if missing.
-bool WriteResultsMd(const std::string& path, const std::string& section) {
-  std::vector<std::string> lines;
-  {
-    std::istringstream in(ReadFile(path));
-    std::string line;
-    while (std::getline(in, line)) lines.push_back(line);
-  }
-  if (lines.empty()) {
-    lines = {"# Benchmark results", "",
-             "Each section is written by its own benchmark script in bench/."};
-  }
-  auto heading = [](const std::string& line, absl::string_view name) {
-    absl::string_view text = absl::StripTrailingAsciiWhitespace(line);
-    return name.empty() ? absl::StartsWith(text, "## ") : text == absl::StrCat("## ", name);
-  };
-  auto find = [&](size_t from, absl::string_view name) {
-    for (size_t i = from; i < lines.size(); ++i) {
-      if (heading(lines[i], name)) return i;
-    }
-    return lines.size();
-  };
-  size_t begin = find(0, "Converter");
-  size_t end = begin;
-  if (begin < lines.size()) {
-    end = find(begin + 1, "");
-  } else {
-    begin = end = find(0, "Gateway");
-  }
-  std::vector<std::string> before(lines.begin(), lines.begin() + static_cast<ptrdiff_t>(begin));
-  std::vector<std::string> after(lines.begin() + static_cast<ptrdiff_t>(end), lines.end());
-  while (!before.empty() && before.back().empty()) before.pop_back();
-  while (!after.empty() && after.back().empty()) after.pop_back();
-  if (find(0, "Gateway") == lines.size()) {
-    if (!after.empty()) after.push_back("");
-    after.insert(after.end(), {"## Gateway", "", "(see bench/gateway_load.sh)"});
-  }
-
-  std::string text;
-  for (const std::string& line : before) absl::StrAppend(&text, line, "\n");
-  if (!before.empty()) text += "\n";
-  text += section;
-  if (!after.empty()) text += "\n";
-  for (const std::string& line : after) absl::StrAppend(&text, line, "\n");
-
-  // Write a sibling and rename it over, so a reader never sees half a file.
-  const std::string temp = absl::StrCat(path, ".tmp.", getpid());
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) return false;
-  }
-  return std::rename(temp.c_str(), path.c_str()) == 0;
+  benchmark::AddCustomContext(
+      "build",
+      absl::StrCat("compiler " __VERSION__,
+#ifdef NDEBUG
+                   ", NDEBUG defined",
+#else
+                   ", NDEBUG NOT defined (not a release build)",
+#endif
+                   "; protobuf ", GOOGLE_PROTOBUF_VERSION / 1000000, ".",
+                   GOOGLE_PROTOBUF_VERSION / 1000 % 1000, ".", GOOGLE_PROTOBUF_VERSION % 1000,
+                   ", simdjson ", static_cast<int>(simdjson::SIMDJSON_VERSION_MAJOR), ".",
+                   static_cast<int>(simdjson::SIMDJSON_VERSION_MINOR), ".",
+                   static_cast<int>(simdjson::SIMDJSON_VERSION_REVISION), " (",
+                   simdjson::get_active_implementation()->name(), " kernel)"));
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  RunInfo info;
-  info.date = UtcNow();
-  info.load_before = LoadAverage();
-  for (int i = 0; i < argc; ++i) {
-    absl::StrAppend(&info.command, i ? " " : "", ShellQuote(argv[i]));
-  }
-  if (const char* wrapper = std::getenv("CONVERT_BENCH_WRAPPER")) info.wrapper = wrapper;
-
-  // Our own flags, removed before Google Benchmark sees the rest.
-  std::string results_md;
-  int kept = 1;
-  for (int i = 1; i < argc; ++i) {
-    absl::string_view arg = argv[i];
-    if (absl::ConsumePrefix(&arg, "--results_md=")) {
-      results_md = std::string(arg);
-    } else if (arg == "--help" || arg == "-h") {
-      std::printf(
-          "usage: %s [--results_md=PATH] [Google Benchmark flags]\n"
-          "  --results_md=PATH  write the `## Converter` section of PATH (Markdown)\n"
-          "Recommended: --benchmark_repetitions=3 (tables use the median).\n",
-          argv[0]);
-      argv[kept++] = argv[i];  // Let the library print its flags too.
-    } else {
-      argv[kept++] = argv[i];
-    }
-  }
-  argc = kept;
-
   std::vector<std::unique_ptr<Corpus>> corpora;
   corpora.push_back(MakeCorpus("small", {kDocExamples[0], kDocExamples[1]}));
   corpora.push_back(MakeCorpus("64KiB", {GenerateDocument(64 << 10, kSeed)}));
@@ -983,34 +545,10 @@ int main(int argc, char** argv) {
   }
 
   RegisterAll(corpora);
+  AddReportContext(corpora);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-
-  const bool tty = isatty(STDOUT_FILENO) != 0;
-  CapturingReporter reporter(tty ? benchmark::ConsoleReporter::OO_ColorTabular
-                                 : benchmark::ConsoleReporter::OO_Tabular);
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  info.load_after = LoadAverage();
-
-  std::vector<RatioRow> ratios = ComputeRatios(reporter.results(), corpora);
-  PrintRatios(ratios);
-
-  int exit_code = 0;
-  for (const auto& entry : reporter.results()) {
-    if (!entry.second.error.empty()) {
-      std::fprintf(stderr, "convert_bench: %s failed: %s\n", entry.first.c_str(),
-                   entry.second.error.c_str());
-      exit_code = 1;
-    }
-  }
-  if (!results_md.empty()) {
-    if (WriteResultsMd(results_md, ConverterSection(info, reporter, corpora, ratios))) {
-      std::printf("\nWrote the ## Converter section of %s\n", results_md.c_str());
-    } else {
-      std::fprintf(stderr, "convert_bench: cannot write %s\n", results_md.c_str());
-      exit_code = 1;
-    }
-  }
+  benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
-  return exit_code;
+  return 0;
 }

@@ -3,8 +3,9 @@
 #
 # grpc_load_client: a gRPC client that runs N calls of one session-gateway
 # RPC with C in flight over K channels and prints a JSON summary (status
-# counts, latency percentiles). Driven by bench/gateway_load.sh and
-# bench/inflight.sh; see bench/RESULTS.md, section "Gateway".
+# counts, latency percentiles). bench/ratio.sh and bench/scaling.sh use it
+# to check gRPC statuses h2load cannot see; bench/inflight.sh to put N
+# calls in flight at once.
 #
 # Needs only targets the root project defines (the generated service and
 # health protos) plus gRPC and abseil flags, so it does not depend on the

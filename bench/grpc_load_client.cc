@@ -1,10 +1,9 @@
 // grpc_load_client: drives one RPC of session-gateway with a fixed number
 // of calls, a fixed number in flight, over a fixed number of channels, and
 // prints one JSON object: how many calls ended in which gRPC status and the
-// latency distribution. bench/gateway_load.sh uses it to check that a load
-// run really succeeded (h2load counts HTTP 200 whatever the grpc-status) and
-// for latency percentiles; bench/inflight.sh uses it to put N calls in
-// flight at once.
+// latency distribution. bench/ratio.sh and bench/scaling.sh use it to
+// check gRPC statuses and answers (h2load counts HTTP 200 whatever the
+// grpc-status); bench/inflight.sh uses it to put N calls in flight at once.
 //
 //   grpc_load_client --target=127.0.0.1:50051 --rpc=definition --id=mock-card
 //       --calls=10000 --concurrency=256 --channels=8 --deadline_ms=10000

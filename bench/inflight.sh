@@ -1,210 +1,155 @@
 #!/usr/bin/env bash
-# In-flight capacity of session-gateway: N calls at once against an
-# upstream that takes 500 ms per request; writes the `### In-flight
-# capacity` part of the `## Gateway` section of bench/RESULTS.md.
+# In-flight capacity of session-gateway: N calls at once (default 2,000)
+# against an HTTP/1.1 upstream that takes 500 ms per request, with the
+# gateway's default flags; writes the `## In-flight ...` section of
+# bench/RESULTS.md.
 #
-#   BUILD_DIR=build bench/inflight.sh
+#   bench/inflight.sh         (BUILD_DIR=build-release by default)
 #
-# For each N in INFLIGHT_COUNTS (default 1000 2000 5000), with fresh
-# processes each time:
-#   - session-sandbox --threads=N+16 (each upstream connection holds a
-#     sandbox thread for the 500 ms, so every call can be served at once);
-#   - session-gateway --max_upstream_connections=N --log_calls=false, so
-#     that every call is truly in flight upstream at the same time rather
-#     than queued inside the gateway for a free connection;
-#   - grpc_load_client fires N CreatePaymentServiceDefinitionSession calls
-#     for definition id sandbox-slow-500ms at once (--concurrency=N) over
-#     CHANNELS HTTP/2 connections, and counts statuses and latencies;
-#   - meanwhile the gateway's thread count (/proc/PID/status Threads:) is
-#     sampled every 20 ms, and the upstream connections it has established
-#     (ss) every 100 ms; at the end its peak RSS (VmHWM) is read.
-# Targets: 2,000 in flight all succeed with at most 16 gateway threads and
-# at most 256 MiB peak RSS.
+# Upstream: bench/slow_upstream.py, one asyncio thread that answers every
+# session POST after DELAY_MS (500). Not nginx (it cannot delay an answer)
+# and not session-sandbox's sandbox-slow-500ms: cpp-httplib holds a thread
+# per connection, accepts with a listen backlog of 5 and polls idle
+# keep-alive connections every 10 ms, so with thousands of connections it
+# measured itself (this script used to need an LD_PRELOAD shim for it).
 #
-# Upstream mode (UPSTREAM_MODE): "tuned" (default) runs the sandbox under an
-# LD_PRELOAD shim built here that (1) raises its listen backlog from
-# cpp-httplib's 5 to 4096: with a backlog of 5, N connections opened at
-# once lose SYNs, which are retried after 1 s, 3 s, 7 s...; (2) makes
-# cpp-httplib's keep-alive wait poll for 1 s instead of 10 ms: its loop
-# (poll 10 ms, sleep 1 ms, repeat) wakes each idle connection's thread ~90
-# times a second, and with thousands of connections those wakeups take
-# every core and starve the gateway (seen: 1,600 calls all timing out with
-# their responses unread in the gateway's socket buffers); (3) sets
-# TCP_NODELAY (which the sandbox does itself since commit 801bef9).
-# "shipped" runs the sandbox as built, which measures (1) and (2) rather
-# than the gateway. src/ is not changed.
+# Each repetition starts fresh processes (peak RSS is per process):
+#   - slow_upstream.py pinned to LOAD_CPU (default 1);
+#   - session-gateway pinned to GATEWAY_CPU (default 0) with default flags
+#     (plus --upstream and --shutdown_grace=1s), call log to a file;
+#   - grpc_load_client, pinned with the upstream, fires N
+#     CreatePaymentServiceDefinitionSession calls at once (--concurrency=N,
+#     CHANNELS HTTP/2 connections) and counts statuses and answers;
+#   - the gateway's Threads: (/proc/PID/status) is sampled every 20 ms;
+#     after the run its VmHWM (peak RSS) is read.
+# Reported per repetition: wall seconds for all N calls (the client's),
+# most gateway threads seen, peak RSS MiB, the most requests the upstream
+# held at once and the connections it accepted. Every call must end OK
+# with a SUCCEEDED session and be logged grpc_code=OK by the gateway.
+# Targets at N=2000: wall <= 4 s, threads <= 16, peak RSS <= 256 MiB.
 #
 # Environment:
-#   BUILD_DIR         configured build tree (default: build)
-#   RESULTS_MD        file to update (default: bench/RESULTS.md)
-#   GRPC_LOAD_CLIENT  grpc_load_client binary (default: target grpc_load_client
-#                     of BUILD_DIR, see bench/gateway_bench.cmake)
-#   INFLIGHT_COUNTS   default "1000 2000 5000"
-#   UPSTREAM_MODE     tuned (default) or shipped
-#   SLOW_ID           definition id (default sandbox-slow-500ms)
-#   CHANNELS          client channels (default 8)
-#   DEADLINE_MS       per-call deadline (default 60000)
-#   GATEWAY_CPU, LOAD_CPU  cores to pin to (default 0 and 1)
-#   JOBS, NO_BUILD=1  as in gateway_load.sh
+#   BUILD_DIR      configured build tree (default: build-release)
+#   RESULTS_MD     file to update (default: bench/RESULTS.md)
+#   INFLIGHT       calls in flight (default 2000); REPS (default 3)
+#   DELAY_MS       upstream delay (default 500); CHANNELS (default 8)
+#   DEADLINE_MS    per-call deadline (default 60000)
+#   GATEWAY_CPU, LOAD_CPU, JOBS, NO_BUILD=1  as in bench/ratio.sh
 #
-# Bounded: every process started here is killed on exit, every client run
-# has a deadline and a timeout, everything listens on 127.0.0.1.
+# Bounded: the client run has per-call deadlines and a timeout, every
+# process started here is stopped on exit and the temp dir removed;
+# everything listens on 127.0.0.1.
 set -euo pipefail
 export LC_ALL=C
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"
+show_help "$@"
 
-counts=${INFLIGHT_COUNTS:-1000 2000 5000}
-mode=${UPSTREAM_MODE:-tuned}
-slow_id=${SLOW_ID:-sandbox-slow-500ms}
+n=${INFLIGHT:-2000}
+reps=${REPS:-3}
+delay_ms=${DELAY_MS:-500}
 channels=${CHANNELS:-8}
 deadline_ms=${DEADLINE_MS:-60000}
-invocation=$(invocation_line bench/inflight.sh GRPC_LOAD_CLIENT INFLIGHT_COUNTS UPSTREAM_MODE SLOW_ID CHANNELS \
-               DEADLINE_MS GATEWAY_CPU LOAD_CPU RESULTS_MD)
+gateway_cpu=${GATEWAY_CPU:-0}
+load_cpu=${LOAD_CPU:-1}
+invocation=$(invocation_line bench/inflight.sh INFLIGHT REPS DELAY_MS CHANNELS DEADLINE_MS GATEWAY_CPU LOAD_CPU RESULTS_MD)
+require_tools taskset curl
+(( $(nproc) >= 2 )) || die "needs 2 CPUs"
 
-[[ "$mode" == tuned || "$mode" == shipped ]] || die "UPSTREAM_MODE must be tuned or shipped"
-for tool in taskset ss awk; do command -v "$tool" >/dev/null || die "$tool not found"; done
-
-# ---------------------------------------------------------------- build
 find_binaries
-
-# ---------------------------------------------------------------- processes
 init_tmp
-# Each call holds a socket in the gateway (upstream) and in the sandbox.
+# Each call may hold a socket in the gateway (upstream) and the upstream.
 raise_fd_limit
-fd_limit=$(ulimit -n)
-setup_pinning "sandbox and grpc_load_client"
-log "$pinning; open files limit $fd_limit"
-# Up to 30 s for a server's "listening on" line (lib.sh default: 10 s).
-server_start_tries=300
+note_start
 
-status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+# A number from grpc_load_client's one-line JSON summary.
+json_num() { sed -n "s/.*\"$2\":\([-0-9.]*\).*/\1/p" <<<"$1" | head -1; }
+status_field() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
-preload=()
-if [[ "$mode" == tuned ]]; then
-  build_tuning_shim UPSTREAM_MODE
-  preload=(env "LD_PRELOAD=$tmp/sandbox_tuning.so")
-fi
+: >"$tmp/runs.txt"
+for (( r = 1; r <= reps; r++ )); do
+  : >"$tmp/upstream.out"
+  upstream_cmd=(taskset -c "$load_cpu" "$python" bench/slow_upstream.py --delay_ms="$delay_ms")
+  "${upstream_cmd[@]}" >"$tmp/upstream.out" 2>"$tmp/upstream.err" &
+  upstream_pid=$!
+  started_pids+=("$upstream_pid")
+  upstream_port=
+  for _ in $(seq 100); do
+    upstream_port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$tmp/upstream.out")
+    [[ -n "$upstream_port" ]] && break
+    kill -0 "$upstream_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  [[ -n "$upstream_port" ]] || { cat "$tmp/upstream.err" >&2; die "slow_upstream.py did not start"; }
 
-# ---------------------------------------------------------------- runs
-declare -a rows=() commands=() names_rows=()
-declare -A all_ok_of=() threads_of=() rss_of=()
-note_run_start
-
-for n in $counts; do
-  sandbox_cmd=("${preload[@]}" "${pin_load[@]}" "$sandbox_bin" --listen=127.0.0.1:0 --threads=$(( n + 16 )))
-  start_server "session-sandbox" "$tmp/sandbox.out" "$tmp/sandbox.err" "${sandbox_cmd[@]}"
-  sandbox_pid=$server_pid sandbox_port=$server_port
-  gateway_cmd=("${pin_gateway[@]}" "$gateway_bin" --listen=127.0.0.1:0
-               --upstream="http://127.0.0.1:$sandbox_port" --max_upstream_connections="$n"
-               --log_calls=false --upstream_timeout=60s --shutdown_grace=1s)
-  start_server "session-gateway" "$tmp/gateway.out" "$tmp/gateway.err" "${gateway_cmd[@]}"
-  gateway_pid=$server_pid gateway_port=$server_port
+  start_gateway "$tmp/gateway.log" "$gateway_cpu" --upstream="http://127.0.0.1:$upstream_port" --shutdown_grace=1s
   sleep 0.5
-  idle_threads=$(status_kb "$gateway_pid" Threads)
-  idle_rss_kb=$(status_kb "$gateway_pid" VmRSS)
-  sandbox_threads=$(status_kb "$sandbox_pid" Threads)
-  log "N=$n: sandbox pid $sandbox_pid ($sandbox_threads threads), gateway pid $gateway_pid" \
-      "($idle_threads threads, $(( idle_rss_kb / 1024 )) MiB idle)"
+  idle_threads=$(status_field "$gateway_pid" Threads)
+  idle_rss_kb=$(status_field "$gateway_pid" VmRSS)
 
-  # Samplers: gateway threads every 20 ms; every 250 ms the established
-  # gateway->sandbox connections, and how many of them hold response bytes
-  # the gateway has not read yet (Recv-Q > 0).
   ( while :; do
-      t=$(awk '$1 == "Threads:" { print $2 }' "/proc/$gateway_pid/status" 2>/dev/null) || break
-      echo "$t"
+      awk '$1 == "Threads:" { print $2 }' "/proc/$gateway_pid/status" 2>/dev/null || break
       sleep 0.02
-    done ) >"$tmp/threads.$n" &
-  thread_sampler=$!
-  started_pids+=("$thread_sampler")
-  ( while :; do
-      ss -Htn state established "( dport = :$sandbox_port )" 2>/dev/null |
-        awk '{ n++; if ($2 > 0) q++ } END { print n + 0, q + 0 }'
-      sleep 0.25
-    done ) >"$tmp/conns.$n" &
-  conn_sampler=$!
-  started_pids+=("$conn_sampler")
+    done ) >"$tmp/threads" &
+  sampler=$!
+  started_pids+=("$sampler")
 
-  client_cmd=("${pin_load[@]}" "$client_bin" --target="127.0.0.1:$gateway_port" --rpc=definition
-              --id="$slow_id" --calls="$n" --concurrency="$n" --channels="$channels"
-              --deadline_ms="$deadline_ms")
-  commands+=("N=$n: $(quote_args "${sandbox_cmd[@]}")"
-             "N=$n: $(quote_args "${gateway_cmd[@]}")"
-             "N=$n: $(quote_args "${client_cmd[@]}")")
+  client_cmd=(taskset -c "$load_cpu" "$client_bin" --target="127.0.0.1:$gateway_port" --rpc=definition
+              --id=bench-slow --calls="$n" --concurrency="$n" --channels="$channels" --deadline_ms="$deadline_ms")
   rc=0
-  json=$(timeout --kill-after=5 $(( deadline_ms / 1000 + 60 )) "${client_cmd[@]}") || rc=$?
+  json=$(timeout --kill-after=5 $(( deadline_ms / 1000 + 30 )) "${client_cmd[@]}") || rc=$?
   sleep 0.1
-  stop_pid "$thread_sampler"
-  stop_pid "$conn_sampler"
-  end_threads=$(status_kb "$gateway_pid" Threads)
-  # Which threads the gateway has after the run, by name (comm).
-  thread_names=$(cat /proc/"$gateway_pid"/task/*/comm 2>/dev/null | sort | uniq -c |
-    awk '{ printf "%s%s x%s", sep, $2, $1; sep = ", " }')
-  hwm_kb=$(status_kb "$gateway_pid" VmHWM)
-  rss_kb=$(status_kb "$gateway_pid" VmRSS)
-  max_threads=$(sort -n "$tmp/threads.$n" | tail -1)
-  max_threads=${max_threads:-$end_threads}
-  (( end_threads > max_threads )) && max_threads=$end_threads
-  max_conns=$(awk '$1 > m { m = $1 } END { print m + 0 }' "$tmp/conns.$n")
-  max_unread=$(awk '$2 > m { m = $2 } END { print m + 0 }' "$tmp/conns.$n")
-  samples=$(wc -l <"$tmp/threads.$n")
-  log "N=$n: client rc $rc: $json"
-  log "N=$n: gateway threads after the run: $thread_names"
-  log "N=$n: gateway threads max $max_threads (idle $idle_threads, end $end_threads, $samples samples)," \
-      "VmHWM $(( hwm_kb / 1024 )) MiB, VmRSS $(( rss_kb / 1024 )) MiB, upstream connections max ${max_conns:-?}," \
-      "with unread responses max ${max_unread:-?}"
-
-  ok=$(json_num "$json" ok); errors=$(json_num "$json" errors); bad=$(json_num "$json" bad_response)
-  codes=$(sed -n 's/.*"error_codes":{\([^}]*\)}.*/\1/p' <<<"$json" | tr -d '"')
-  first_error=$(json_str "$json" first_error)
-  hwm_mib=$(awk -v k="$hwm_kb" 'BEGIN { printf "%.1f", k / 1024 }')
-  all_ok=0
-  [[ "$rc" == 0 && "$ok" == "$n" ]] && all_ok=1
-  all_ok_of[$n]=$all_ok; threads_of[$n]=$max_threads; rss_of[$n]=$hwm_mib
-  verdict="all succeeded"
-  if (( ! all_ok )); then
-    verdict="**FAILED**: ${ok:-0} ok, ${bad:-?} bad response, ${errors:-?} errors${codes:+ ($codes)}${first_error:+; first: $first_error}"
-    [[ -n "$json" ]] || verdict="**FAILED**: client rc $rc, no output"
+  stop_pid "$sampler"
+  max_threads=$(sort -n "$tmp/threads" | tail -1)
+  samples=$(wc -l <"$tmp/threads")
+  hwm_kb=$(status_field "$gateway_pid" VmHWM)
+  cpu_ticks=$(proc_ticks "$gateway_pid")
+  # The count includes this query's own connection (removed below).
+  read -r up_max up_accepted up_requests < <(curl -sf "http://127.0.0.1:$upstream_port/stats" || echo "0 0 0")
+  ok=$(json_num "$json" ok)
+  elapsed=$(json_num "$json" elapsed_s)
+  logged_ok=$(grep -c ' grpc_code=OK ' "$tmp/gateway.log" || true)
+  log "repetition $r: client rc $rc: $json"
+  log "repetition $r: gateway threads max $max_threads (idle $idle_threads, $samples samples)," \
+      "VmHWM $(( hwm_kb / 1024 )) MiB (idle RSS $(( idle_rss_kb / 1024 )) MiB); upstream held at most $up_max" \
+      "requests at once over $up_accepted connections; gateway logged $logged_ok grpc_code=OK"
+  if [[ "$rc" != 0 || "$ok" != "$n" || "$logged_ok" != "$n" || -z "$elapsed" ]]; then
+    die "repetition $r failed: client rc $rc, $ok of $n ok, gateway logged $logged_ok grpc_code=OK"
   fi
-  names_rows+=("| $n | $thread_names |")
-  rows+=("| $n | ${ok:-0} / $n | $verdict | **$max_threads** (idle $idle_threads, $samples samples) | **$hwm_mib** (idle $(awk -v k="$idle_rss_kb" 'BEGIN { printf "%.1f", k / 1024 }')) | ${max_conns:-?} | ${max_unread:-?} | $(json_num "$json" p50) | $(json_num "$json" p99) | $(json_num "$json" max) | $(json_num "$json" start_ramp_ms) | $(json_num "$json" elapsed_s) | $(( n + 16 )) |")
-
+  printf 'inflight/%s\t%s\n' "$n" "$(awk -v e="$elapsed" -v n="$n" -v t="$max_threads" -v h="$hwm_kb" \
+      -v c="$cpu_ticks" -v hz="$clk_tck" -v um="$up_max" -v ua="$(( up_accepted - 1 ))" -v it="$idle_threads" -v ir="$idle_rss_kb" 'BEGIN {
+      printf "real_time=%.0f cpu_time=%.0f iterations=%d wall_s=%.3f threads_max=%d peak_rss_mib=%.1f upstream_max_in_flight=%d upstream_conns=%d idle_threads=%d idle_rss_mib=%.1f",
+        e * 1e6, c / hz * 1e6, n, e, t, h / 1024, um, ua, it, ir / 1024 }')" >>"$tmp/runs.txt"
+  gateway_cmd_line=$(printf '%s ' "${gateway_cmd[@]}")
   stop_pid "$gateway_pid"
-  stop_pid "$sandbox_pid"
+  stop_pid "$upstream_pid"
+  : >"$tmp/gateway.log"
 done
-note_run_end
 
-# ---------------------------------------------------------------- report
-target_line="N=2000 not run"
-if [[ -n "${all_ok_of[2000]:-}" ]]; then
-  t_ok=$([[ "${all_ok_of[2000]}" == 1 ]] && echo met || echo "**missed**")
-  t_threads=$(awk -v t="${threads_of[2000]}" 'BEGIN { print (t <= 16 ? "met" : "**missed**") }')
-  t_rss=$(awk -v r="${rss_of[2000]}" 'BEGIN { print (r <= 256 ? "met" : "**missed**") }')
-  target_line="N=2000: all succeed: $t_ok; at most 16 gateway threads (${threads_of[2000]}): $t_threads; at most 256 MiB peak RSS (${rss_of[2000]} MiB): $t_rss"
-fi
-
-section="$tmp/section.md"
+json="$tmp/inflight.json"
+write_json "$json" "pinning=gateway alone on CPU $gateway_cpu; slow_upstream.py and grpc_load_client on CPU $load_cpu (taskset)"
 {
-  section_header "In-flight capacity" bench/inflight.sh
-  echo "- Build: \`$build_dir\`, CMAKE_BUILD_TYPE=$build_type, source $source_rev; open files limit $fd_limit"
-  echo "- Command: \`$invocation\`"
-  echo "- Pinning: $pinning"
-  echo "- Commands per N (ports picked by the kernel; \$TMP is the script's temporary directory):"
-  for c in "${commands[@]}"; do echo "  - \`$c\`"; done
+  echo "Commands (\$TMP: the script's temp dir; ports picked at run time; fresh processes per repetition):"
   echo
-  echo "Setup: every call is CreatePaymentServiceDefinitionSession for \`$slow_id\`, which the sandbox answers after 500 ms while holding one of its threads. The gateway gets \`--max_upstream_connections=N\` and the sandbox N+16 threads, so all N calls are in flight upstream at the same time (column *upstream conns*: most gateway-to-sandbox connections seen ESTABLISHED, sampled every 250 ms; *unread upstream responses*: most of those holding response bytes the gateway had not read yet, Recv-Q > 0) rather than queued in the gateway for a connection. Upstream mode: **$mode**$([[ "$mode" == tuned ]] && echo " (sandbox under an LD_PRELOAD shim, src/ untouched, that raises its listen backlog from cpp-httplib's 5 to 4096, makes cpp-httplib's keep-alive wait poll 1 s instead of 10 ms, and sets TCP_NODELAY (a no-op since the sandbox sets it itself, commit 801bef9): with a backlog of 5, N simultaneous connects lose SYNs that are retried after 1 s, 3 s, 7 s...; with the 10 ms poll-and-sleep loop, thousands of idle keep-alive threads wake ~90 times a second each, take every core and starve the gateway)"). The client (\`grpc_load_client\`, $channels channels) starts all N calls at once (*ramp*: time to issue them); a call counts as succeeded with status OK and a SUCCEEDED session. *Threads*: most gateway threads seen in /proc/PID/status, sampled every 20 ms from before the first call until after the last answer; *peak RSS*: VmHWM of the gateway process (fresh for each N) after the run. Latencies are the client's, in ms."
+  echo "- upstream: \`${upstream_cmd[*]}\` (one asyncio thread; every POST answered after ${delay_ms} ms)"
+  echo "- gateway (default flags): \`${gateway_cmd_line% } 2>\$TMP/gateway.log\`"
+  echo "- client: \`$(printf '%s ' "${client_cmd[@]}" | sed 's/--target=127.0.0.1:[0-9]*/--target=127.0.0.1:PORT/; s/ $//')\`"
   echo
-  echo "| N in flight | succeeded | result | gateway threads (max sampled) | gateway peak RSS MiB (VmHWM) | upstream conns (max) | unread upstream responses (max) | p50 ms | p99 ms | max ms | ramp ms | elapsed s | sandbox threads |"
-  echo "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-  printf '%s\n' "${rows[@]}"
-  echo
-  echo "Gateway threads after each run, by name (/proc/PID/task/*/comm; gRPC names its threads):"
-  echo
-  echo "| N | threads |"
-  echo "|---:|---|"
-  printf '%s\n' "${names_rows[@]}"
-  echo
-  echo "Targets: $target_line."
-  echo
-} >"$section"
-publish_section "### In-flight" "$section"
+  echo "wall s: the client's time from the first call to the last answer; threads: most gateway threads in" \
+       "/proc/PID/status (sampled every 20 ms); peak RSS: VmHWM after the run; upstream max in flight: most" \
+       "requests the upstream held at once (the gateway's upstream concurrency); cpu_time: gateway CPU µs for" \
+       "the whole process life. Every call ended OK with a SUCCEEDED session and was logged grpc_code=OK."
+} | sed "s#$tmp/#\$TMP/#g; s#$tmp#\$TMP#g" >"$tmp/notes.md"
+sed -i "s#$tmp/#\$TMP/#g" "$json"
+
+"$python" bench/render_results.py --md "$results_md" --print \
+  --section "In-flight: $n calls against a ${delay_ms} ms upstream (bench/inflight.sh)" \
+  --command "$invocation" --note_file "$tmp/notes.md" --noisy_cv 0.10 \
+  --metric "wall_s:wall s" --metric "threads_max:gateway threads (max)" \
+  --metric "peak_rss_mib:peak RSS MiB" --metric "upstream_max_in_flight:upstream max in flight" \
+  --metric "upstream_conns:upstream conns" \
+  --ratio "wall time=[wall_s] inflight/$n<=4" \
+  --ratio "gateway threads=[threads_max] inflight/$n<=16" \
+  --ratio "peak RSS MiB=[peak_rss_mib] inflight/$n<=256" \
+  "$json"
+if [[ -n "${KEEP_JSON:-}" ]]; then cp "$json" "$KEEP_JSON"; fi
