@@ -190,7 +190,15 @@ for f in "$tmp"/probes/*; do
     probes_ok=$(( probes_ok + 1 ))
     probe_latency_max=$(awk -v a="$probe_latency_max" -v b="${latency:-0}" 'BEGIN { print (b > a ? b : a) }')
   else
-    probe_fail_list+=" +$(( start - burst_start ))ms(rc $prc, ${wall} ms)"
+    # grpc_load_client: 1 = the call failed or was not SERVING, 2 = no
+    # connection within --connect_timeout_ms; 124/137 = timeout(1).
+    case "$prc" in
+      1) why="call failed" ;;
+      2) why="no connection in ${probe_deadline_ms} ms" ;;
+      124 | 137) why="probe timed out" ;;
+      *) why="rc $prc" ;;
+    esac
+    probe_fail_list+=" +$(( start - burst_start )) ms ($why, ${wall} ms wall);"
   fi
 done
 
@@ -221,7 +229,7 @@ echo "|---|---|---|"
 echo "| all $burst calls answered within ${deadline_ms} ms | burst took ${elapsed_s} s (client wall $(( burst_end - burst_start )) ms, rc $rc), DEADLINE_EXCEEDED $deadline_exceeded | $(verdict $answered_in_time) |"
 echo "| each call OK or UNAVAILABLE | OK $ok, UNAVAILABLE $unavailable, bad response $bad, other errors $other${codes:+ ($codes)}${first_error:+; first error: $first_error} | $(verdict $only_ok_or_shed) |"
 echo "| gateway peak RSS <= ${rss_limit_mib} MiB | VmHWM $hwm_mib MiB (idle $(( idle_rss_kb / 1024 )) MiB, after $(( rss_kb / 1024 )) MiB), $threads threads, $([[ $gateway_alive == 1 ]] && echo "still running" || echo "NOT RUNNING after the burst") | $(verdict $rss_ok) |"
-echo "| Health/Check within ${probe_deadline_ms} ms throughout | $probes_ok of $probes probes SERVING in time; slowest call ${probe_latency_max} ms, slowest probe process ${probe_wall_max} ms wall (connect and process start included)${probe_fail_list:+; failed at:$probe_fail_list} | $(verdict $health_ok) |"
+echo "| Health/Check within ${probe_deadline_ms} ms throughout | $probes_ok of $probes probes SERVING in time; slowest call ${probe_latency_max} ms, slowest probe process ${probe_wall_max} ms wall (connect and process start included)${probe_fail_list:+; failed (start relative to the burst):$probe_fail_list} | $(verdict $health_ok) |"
 echo
 echo "Gateway log: $shed_logged lines with shed=true, $unavailable_logged with UNAVAILABLE."
 
