@@ -89,6 +89,11 @@ bool IsValidTraceState(absl::string_view value);
 
 class TraceContext {
  public:
+  // An empty context (every accessor returns "" or 0), so that a reactor
+  // can hold one as a member before its call has been read. Calls get
+  // theirs from ForCall().
+  TraceContext() = default;
+
   // The trace context of one gateway call, from the caller's metadata
   // values ("" when absent; pass "" too when `traceparent` came more than
   // once, which the spec makes invalid; join several `tracestate` values
@@ -106,11 +111,11 @@ class TraceContext {
   absl::string_view tracestate() const { return tracestate_; }
 
   // 32 lowercase hex digits: the trace id, for the log line.
-  absl::string_view trace_id() const { return absl::string_view(traceparent_).substr(3, 32); }
+  absl::string_view trace_id() const { return Field(3, 32); }
 
   // 16 lowercase hex digits: the gateway's own span id (the parent-id it
   // sends upstream).
-  absl::string_view span_id() const { return absl::string_view(traceparent_).substr(36, 16); }
+  absl::string_view span_id() const { return Field(36, 16); }
 
   // The caller's span id (16 hex digits) if the trace was continued, else
   // empty.
@@ -124,7 +129,11 @@ class TraceContext {
   bool sampled() const { return (flags_ & kTraceFlagSampled) != 0; }
 
  private:
-  TraceContext() = default;
+  // A part of traceparent_; "" for an empty context.
+  absl::string_view Field(size_t offset, size_t length) const {
+    return traceparent_.empty() ? absl::string_view()
+                                : absl::string_view(traceparent_).substr(offset, length);
+  }
 
   std::string traceparent_;
   std::string tracestate_;

@@ -221,6 +221,16 @@ TEST(TraceContextTest, NewTracesDiffer) {
   EXPECT_EQ(ids.size(), 100u);
 }
 
+TEST(TraceContextTest, ADefaultContextIsEmpty) {
+  TraceContext t;
+  EXPECT_EQ(t.traceparent(), "");
+  EXPECT_EQ(t.tracestate(), "");
+  EXPECT_EQ(t.trace_id(), "");
+  EXPECT_EQ(t.span_id(), "");
+  EXPECT_FALSE(t.continued());
+  EXPECT_EQ(t.flags(), 0);
+}
+
 TEST(TraceContextTest, OutgoingTraceparentRoundTrips) {
   absl::BitGen gen;
   TraceContext first = TraceContext::ForCall("", "", gen);
