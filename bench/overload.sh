@@ -208,15 +208,15 @@ for (( r = 1; r <= reps; r++ )); do
   log "repetition $r: client rc $rc: ${json:-<no output>}"
   if [[ -s "$tmp/client.err" ]]; then tail -3 "$tmp/client.err" >&2; fi
   [[ "$json" == "{"* ]] || die "repetition $r: the burst client printed no summary (rc $rc)"
-  # ok bad_response unavailable deadline_exceeded other_errors elapsed_s p50 p99 max
-  read -r ok bad unavailable late other elapsed p50 p99 lat_max < <("$python" -c '
+  # ok bad_response unavailable deadline_exceeded other_errors elapsed_s p50 p99 max ramp_ms
+  read -r ok bad unavailable late other elapsed p50 p99 lat_max ramp_ms < <("$python" -c '
 import json, sys
 s = json.loads(sys.argv[1])
 codes = s["error_codes"]
 una, late = codes.get("UNAVAILABLE", 0), codes.get("DEADLINE_EXCEEDED", 0)
 lat = s["latency_ms"]
 print(s["ok"], s["bad_response"], una, late, s["errors"] - una - late, s["elapsed_s"],
-      lat["p50"], lat["p99"], lat["max"])' "$json")
+      lat["p50"], lat["p99"], lat["max"], s["start_ramp_ms"])' "$json")
   codes=$(sed -n 's/.*"error_codes":{\([^}]*\)}.*/\1/p' <<<"$json" | tr -d '"')
   first_error=$(sed -n 's/.*"first_error":"\([^"]*\)".*/\1/p' <<<"$json")
   # The gateway's call log: lines per grpc_code, and shed-marked lines.
@@ -246,7 +246,7 @@ print(s["ok"], s["bad_response"], una, late, s["errors"] - una - late, s["elapse
   (( probes > 0 )) || die "repetition $r: no health probe ran"
   probe_cpu_s=$(time_s "$tmp"/probes/*.time)
   client_cpu_s=$(time_s "$tmp/client.time")
-  log "repetition $r: wall ${elapsed} s (script $(( burst_end - burst_start )) ms); OK $ok, UNAVAILABLE $unavailable," \
+  log "repetition $r: wall ${elapsed} s (script $(( burst_end - burst_start )) ms, start ramp ${ramp_ms} ms); OK $ok, UNAVAILABLE $unavailable," \
       "DEADLINE_EXCEEDED $late, other $other${codes:+ ($codes)}, bad response $bad${first_error:+, first error: $first_error}; gateway log ${logged_codes:-empty}," \
       "shed=true $shed_logged; VmHWM $(( hwm_kb / 1024 )) MiB, threads max $threads_max, alive $gateway_alive;" \
       "probes $probes, failed $probe_failures, slowest call ${probe_slowest_ms} ms, slowest process ${probe_wall_max_ms} ms;" \
@@ -258,7 +258,7 @@ print(s["ok"], s["bad_response"], una, late, s["errors"] - una - late, s["elapse
       -v th="$threads_max" -v ir="$idle_rss_kb" -v it="$idle_threads" -v p50="$p50" -v p99="$p99" -v lmax="$lat_max" \
       -v pr="$probes" -v pf="$probe_failures" -v ps="$probe_slowest_ms" -v pw="$probe_wall_max_ms" \
       -v um="$up_max" -v ureq="$up_requests" -v g="$((g1 - g0))" -v u="$((u1 - u0))" -v b="$((b1 - b0))" \
-      -v hz="$clk_tck" -v t0="$t0" -v t1="$t1" -v cc="$client_cpu_s" -v pc="$probe_cpu_s" 'BEGIN {
+      -v hz="$clk_tck" -v t0="$t0" -v t1="$t1" -v cc="$client_cpu_s" -v pc="$probe_cpu_s" -v ramp="$ramp_ms" 'BEGIN {
       el = t1 - t0; others = el > 0 ? (b / hz - g / hz - u / hz - cc - pc) / el : 0; if (others < 0) others = 0
       printf "real_time=%.0f cpu_time=%.0f iterations=%d wall_s=%.3f ok=%d unavailable=%d deadline_exceeded=%d",
         e * 1e6, g / hz * 1e6, n, e, ok, una, late
@@ -268,7 +268,7 @@ print(s["ok"], s["bad_response"], una, late, s["errors"] - una - late, s["elapse
         ir / 1024, it, p50, p99, lmax
       printf " probes=%d probe_failures=%d probe_slowest_ms=%.1f probe_wall_max_ms=%d upstream_max_in_flight=%d",
         pr, pf, ps, pw, um
-      printf " upstream_requests=%d others_cpus=%.3f", ureq, others }')" >>"$tmp/runs.txt"
+      printf " upstream_requests=%d start_ramp_ms=%.1f others_cpus=%.3f", ureq, ramp, others }')" >>"$tmp/runs.txt"
   printf '%s\n' "$failed_list" >"$tmp/failed-$r"
   printf '%s\n' "${first_error:-none}" >"$tmp/first-error-$r"
 done
@@ -294,7 +294,9 @@ write_json "$json" "pinning=gateway alone on CPU $gateway_cpu; slow_upstream.py,
        "a new grpc_load_client process and connection; it fails if it cannot connect within ${probe_deadline_ms} ms," \
        "gets no SERVING answer within its ${probe_deadline_ms} ms deadline, or is killed by its timeout; slowest" \
        "probe call is the call's own latency, slowest probe process the probe's whole wall time (process start" \
-       "and connection included, on the CPU shared with the burst client). cpu_time: gateway CPU µs from" \
+       "and connection included). The probes share CPU $load_cpu with the burst client, so a probe's" \
+       "connection time also holds its own wait for that CPU while the client starts its calls." \
+       "cpu_time: gateway CPU µs from" \
        "the burst's start to the end of probing."
   for (( r = 1; r <= reps; r++ )); do
     if [[ -s "$tmp/failed-$r" && -n "$(cat "$tmp/failed-$r")" ]]; then
@@ -303,7 +305,8 @@ write_json "$json" "pinning=gateway alone on CPU $gateway_cpu; slow_upstream.py,
     fi
   done
   echo
-  echo "Last repetition in detail: call latency p50 ${p50} ms, p99 ${p99} ms, max ${lat_max} ms; first error" \
+  echo "Last repetition in detail: the client took ${ramp_ms} ms to start all $burst calls (part of wall s);" \
+       "call latency p50 ${p50} ms, p99 ${p99} ms, max ${lat_max} ms; first error" \
        "\`$(cat "$tmp/first-error-$reps")\`; gateway threads at most $threads_max (idle $idle_threads), idle RSS" \
        "$(( idle_rss_kb / 1024 )) MiB; $probes probes, slowest probe process ${probe_wall_max_ms} ms; the upstream" \
        "held at most $up_max requests at once and answered $up_requests; gateway call log, lines per grpc_code:" \
