@@ -172,7 +172,9 @@ TEST(CallLogTest, JsonEscapesEveryStringValue) {
 TEST(CallLogTest, JsonRejectsOverlongAndSurrogateUtf8) {
   CallRecord r = SampleRecord();
   // Overlong '/', a UTF-8-encoded surrogate, a truncated sequence, > U+10FFFF.
-  r.request_id = std::string("\xc0\xaf|\xed\xa0\x80|\xe2\x82|\xf4\x90\x80\x80");
+  // CallRecord holds views: the bytes must outlive the record.
+  const std::string request_id("\xc0\xaf|\xed\xa0\x80|\xe2\x82|\xf4\x90\x80\x80");
+  r.request_id = request_id;
   rapidjson::Document doc = ParseJsonLine(Format(r, LogFormat::kJson));
   const std::string fffd = "\xef\xbf\xbd";
   EXPECT_EQ(std::string(doc["request_id"].GetString()),
