@@ -68,19 +68,7 @@ status_field() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
 : >"$tmp/runs.txt"
 for (( r = 1; r <= reps; r++ )); do
-  : >"$tmp/upstream.out"
-  upstream_cmd=(taskset -c "$load_cpu" "$python" bench/slow_upstream.py --delay_ms="$delay_ms")
-  "${upstream_cmd[@]}" >"$tmp/upstream.out" 2>"$tmp/upstream.err" &
-  upstream_pid=$!
-  started_pids+=("$upstream_pid")
-  upstream_port=
-  for _ in $(seq 100); do
-    upstream_port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$tmp/upstream.out")
-    [[ -n "$upstream_port" ]] && break
-    kill -0 "$upstream_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  [[ -n "$upstream_port" ]] || { cat "$tmp/upstream.err" >&2; die "slow_upstream.py did not start"; }
+  start_slow_upstream "$load_cpu" "$delay_ms"
 
   start_gateway "$tmp/gateway.log" "$gateway_cpu" --upstream="http://127.0.0.1:$upstream_port" --shutdown_grace=1s
   sleep 0.5

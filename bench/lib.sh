@@ -103,6 +103,27 @@ cleanup() {
   rm -rf "$tmp"
 }
 
+# start_slow_upstream CPU DELAY_MS: starts bench/slow_upstream.py pinned to
+# CPU, answering every POST after DELAY_MS, as a started pid; sets
+# upstream_cmd, upstream_pid and upstream_port (dies if it does not listen
+# within 10 s).
+start_slow_upstream() {
+  local cpu=$1 delay=$2
+  : >"$tmp/upstream.out"
+  upstream_cmd=(taskset -c "$cpu" "$python" bench/slow_upstream.py --delay_ms="$delay")
+  "${upstream_cmd[@]}" >"$tmp/upstream.out" 2>"$tmp/upstream.err" &
+  upstream_pid=$!
+  started_pids+=("$upstream_pid")
+  upstream_port=
+  for _ in $(seq 100); do
+    upstream_port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$tmp/upstream.out")
+    [[ -n "$upstream_port" ]] && break
+    kill -0 "$upstream_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  [[ -n "$upstream_port" ]] || { cat "$tmp/upstream.err" >&2; die "slow_upstream.py did not start"; }
+}
+
 # stop_pid PID: stops one started process and drops it from started_pids.
 stop_pid() {
   local pid=$1 keep=() p
