@@ -11,7 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcurl4-openssl-dev libssl-dev openssl libcpp-httplib-dev rapidjson-dev libsimdjson-dev
   golang-github-gogo-googleapis-dev grpc-proto
-  clang-14 libclang-rt-14-dev nghttp2-client
+  clang-14 libclang-rt-14-dev nghttp2-client nginx
   python3 python3-jsonschema python3-cryptography
 )
 missing=()
