@@ -1,8 +1,12 @@
 #include "upstream/curl_event_loop.h"
 
 #include <curl/curl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -14,10 +18,6 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
-// curl_multi_wakeup (7.68) is relied on below.
-#if LIBCURL_VERSION_NUM < 0x074400
-#error "session_gateway_http needs libcurl 7.68 or newer"
-#endif
 
 namespace session_gateway {
 namespace upstream {
@@ -27,10 +27,16 @@ namespace {
 // mostly saves allocations; beyond this many they are freed.
 constexpr size_t kMaxPooledHandles = 32;
 
-// Upper bound on one curl_multi_poll wait. Wakeups and curl's own timers
-// normally end the wait much sooner; this only bounds how stale the loop
-// can get if a wakeup were ever lost.
-constexpr int kMaxPollMillis = 1000;
+// Upper bound on one epoll wait. Wakeups and curl's own timers normally
+// end the wait much sooner; this only bounds how stale the loop can get if
+// a wakeup were ever lost.
+constexpr int kMaxWaitMillis = 1000;
+
+// Ready sockets handled per epoll_wait; more just take another round.
+constexpr int kMaxEvents = 256;
+
+// Marks a socket as registered with epoll (curl_multi_assign).
+char kRegistered;
 
 }  // namespace
 
@@ -57,14 +63,37 @@ absl::StatusOr<std::unique_ptr<CurlEventLoop>> CurlEventLoop::Create(
     return absl::InternalError(
         absl::StrCat("curl_multi_setopt failed: ", curl_multi_strerror(rc)));
   }
+  const int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+  const int wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  epoll_event wake_event{};
+  wake_event.events = EPOLLIN;
+  wake_event.data.fd = wake_fd;
+  if (epoll_fd < 0 || wake_fd < 0 ||
+      epoll_ctl(epoll_fd, EPOLL_CTL_ADD, wake_fd, &wake_event) != 0) {
+    const int error = errno;
+    if (epoll_fd >= 0) close(epoll_fd);
+    if (wake_fd >= 0) close(wake_fd);
+    curl_multi_cleanup(multi);
+    return absl::InternalError(
+        absl::StrCat("cannot create the event loop's epoll: errno ", error));
+  }
   std::unique_ptr<CurlEventLoop> loop(
-      new CurlEventLoop(std::move(options), multi));
+      new CurlEventLoop(std::move(options), multi, epoll_fd, wake_fd));
+  // Callbacks point at the loop, so they are set once it exists.
+  curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &CurlEventLoop::OnSocket);
+  curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, loop.get());
+  curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &CurlEventLoop::OnTimer);
+  curl_multi_setopt(multi, CURLMOPT_TIMERDATA, loop.get());
   loop->thread_ = std::thread([raw = loop.get()] { raw->Run(); });
   return loop;
 }
 
-CurlEventLoop::CurlEventLoop(Options options, CURLM* multi)
-    : options_(std::move(options)), multi_(multi) {}
+CurlEventLoop::CurlEventLoop(Options options, CURLM* multi, int epoll_fd,
+                             int wake_fd)
+    : options_(std::move(options)),
+      multi_(multi),
+      epoll_fd_(epoll_fd),
+      wake_fd_(wake_fd) {}
 
 CurlEventLoop::~CurlEventLoop() {
   RequestStop();
@@ -73,6 +102,8 @@ CurlEventLoop::~CurlEventLoop() {
   }
   for (CURL* easy : idle_handles_) curl_easy_cleanup(easy);
   curl_multi_cleanup(multi_);
+  close(epoll_fd_);
+  close(wake_fd_);
 }
 
 void CurlEventLoop::Start(uint64_t id, HttpRequest request,
@@ -121,7 +152,48 @@ bool CurlEventLoop::DeliverLeftovers() {
   return any;
 }
 
-void CurlEventLoop::Wake() { curl_multi_wakeup(multi_); }
+void CurlEventLoop::Wake() {
+  const uint64_t one = 1;
+  // Fails only if the counter is about to overflow: it is non-zero then,
+  // so the loop wakes anyway.
+  [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof(one));
+}
+
+int CurlEventLoop::OnSocket(CURL* /*easy*/, curl_socket_t socket, int what,
+                            void* user, void* socket_data) {
+  CurlEventLoop& loop = *static_cast<CurlEventLoop*>(user);
+  if (what == CURL_POLL_REMOVE) {
+    // curl may already have closed it, which removed it from epoll.
+    epoll_ctl(loop.epoll_fd_, EPOLL_CTL_DEL, socket, nullptr);
+    return 0;
+  }
+  epoll_event event{};
+  event.data.fd = socket;
+  if (what == CURL_POLL_IN || what == CURL_POLL_INOUT) event.events |= EPOLLIN;
+  if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT) {
+    event.events |= EPOLLOUT;
+  }
+  if (socket_data == nullptr) {
+    if (epoll_ctl(loop.epoll_fd_, EPOLL_CTL_ADD, socket, &event) != 0 &&
+        errno == EEXIST) {
+      // A new connection reusing the number of a closed one that curl
+      // never reported removed.
+      epoll_ctl(loop.epoll_fd_, EPOLL_CTL_MOD, socket, &event);
+    }
+    curl_multi_assign(loop.multi_, socket, &kRegistered);
+  } else {
+    epoll_ctl(loop.epoll_fd_, EPOLL_CTL_MOD, socket, &event);
+  }
+  return 0;
+}
+
+int CurlEventLoop::OnTimer(CURLM* /*multi*/, long timeout_ms, void* user) {
+  CurlEventLoop& loop = *static_cast<CurlEventLoop*>(user);
+  loop.curl_timer_ = timeout_ms < 0
+                         ? absl::InfiniteFuture()
+                         : absl::Now() + absl::Milliseconds(timeout_ms);
+  return 0;
+}
 
 void CurlEventLoop::Run() {
   std::vector<Outcome> outcomes;
@@ -135,8 +207,11 @@ void CurlEventLoop::Run() {
                 outcomes);
       }
     } else {
-      int running = 0;
-      curl_multi_perform(multi_, &running);
+      if (curl_timer_ <= absl::Now()) {
+        curl_timer_ = absl::InfiniteFuture();
+        int running = 0;
+        curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+      }
       CollectFinished(outcomes);
       ExpireOverdue(outcomes);
     }
@@ -148,11 +223,31 @@ void CurlEventLoop::Run() {
       if (to_start_.empty() && to_cancel_.empty()) return;
       continue;
     }
-    if (curl_multi_poll(multi_, nullptr, 0, PollTimeoutMillis(), nullptr) !=
-        CURLM_OK) {
-      // Should not happen; do not spin if it does.
-      absl::SleepFor(absl::Milliseconds(10));
+    WaitAndDispatch();
+  }
+}
+
+void CurlEventLoop::WaitAndDispatch() {
+  epoll_event events[kMaxEvents];
+  const int n = epoll_wait(epoll_fd_, events, kMaxEvents, WaitMillis());
+  if (n < 0 && errno != EINTR) {
+    // Should not happen; do not spin if it does.
+    absl::SleepFor(absl::Milliseconds(10));
+    return;
+  }
+  for (int i = 0; i < n; ++i) {
+    const int fd = events[i].data.fd;
+    if (fd == wake_fd_) {
+      uint64_t count;
+      [[maybe_unused]] ssize_t ignored = read(wake_fd_, &count, sizeof(count));
+      continue;
     }
+    int flags = 0;
+    if (events[i].events & EPOLLIN) flags |= CURL_CSELECT_IN;
+    if (events[i].events & EPOLLOUT) flags |= CURL_CSELECT_OUT;
+    if (events[i].events & (EPOLLERR | EPOLLHUP)) flags |= CURL_CSELECT_ERR;
+    int running = 0;
+    curl_multi_socket_action(multi_, fd, flags, &running);
   }
 }
 
@@ -298,13 +393,16 @@ void CurlEventLoop::Recycle(CURL* easy) {
   idle_handles_.push_back(easy);
 }
 
-int CurlEventLoop::PollTimeoutMillis() const {
-  if (deadlines_.empty()) return kMaxPollMillis;
-  const absl::Duration wait = deadlines_.begin()->first - absl::Now();
+// Until curl's timer or the first deadline, whichever comes first.
+int CurlEventLoop::WaitMillis() const {
+  absl::Time until = curl_timer_;
+  if (!deadlines_.empty()) until = std::min(until, deadlines_.begin()->first);
+  if (until == absl::InfiniteFuture()) return kMaxWaitMillis;
+  const absl::Duration wait = until - absl::Now();
   if (wait <= absl::ZeroDuration()) return 0;
   return static_cast<int>(std::min<int64_t>(
       absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))),
-      kMaxPollMillis));
+      kMaxWaitMillis));
 }
 
 }  // namespace upstream

@@ -1,6 +1,11 @@
 // CurlEventLoop: one thread and one libcurl multi handle driving many
 // transfers (upstream/curl_transfer.h) at once.
 //
+// The loop waits in epoll and tells libcurl only which sockets are ready
+// (curl_multi_socket_action), so the cost of a wakeup follows the sockets
+// that have work, not the number of transfers in flight, as it would with
+// curl_multi_poll/curl_multi_perform.
+//
 // CurlHttpClient runs several of these (Options::event_loops) and spreads
 // requests over them; each loop has its own connection pool, limited to
 // its share of max_connections. Start() and Cancel() may be called from
@@ -119,9 +124,17 @@ class CurlEventLoop {
     HttpResult result;
   };
 
-  CurlEventLoop(Options options, CURLM* multi);
+  CurlEventLoop(Options options, CURLM* multi, int epoll_fd, int wake_fd);
+
+  // libcurl's CURLMOPT_SOCKETFUNCTION and CURLMOPT_TIMERFUNCTION.
+  static int OnSocket(CURL* easy, curl_socket_t socket, int what, void* user,
+                      void* socket_data);
+  static int OnTimer(CURLM* multi, long timeout_ms, void* user);
 
   void Run();
+  // Waits for ready sockets, a wakeup or a timer, and hands the ready
+  // sockets to libcurl.
+  void WaitAndDispatch();
   bool TakeQueued(std::vector<Outcome>& outcomes);
   absl::Status Begin(Exchange& exchange);
   void CollectFinished(std::vector<Outcome>& outcomes);
@@ -133,11 +146,13 @@ class CurlEventLoop {
   void Deliver(std::vector<Outcome>& outcomes);
   CURL* TakeHandle();
   void Recycle(CURL* easy);
-  int PollTimeoutMillis() const;
+  int WaitMillis() const;
   void Wake();
 
   const Options options_;
-  CURLM* const multi_;  // Thread-safe to wake; otherwise loop thread only.
+  CURLM* const multi_;  // Loop thread only.
+  const int epoll_fd_;
+  const int wake_fd_;  // An eventfd in epoll_fd_; Wake() writes to it.
 
   std::atomic<uint64_t> connections_opened_{0};
   std::atomic<uint64_t> in_flight_{0};
@@ -153,6 +168,8 @@ class CurlEventLoop {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 
   // Loop thread only.
+  // When libcurl wants curl_multi_socket_action(CURL_SOCKET_TIMEOUT).
+  absl::Time curl_timer_ = absl::InfiniteFuture();
   absl::flat_hash_map<uint64_t, std::unique_ptr<Exchange>> active_;
   std::set<std::pair<absl::Time, uint64_t>> deadlines_;
   std::vector<CURL*> idle_handles_;
