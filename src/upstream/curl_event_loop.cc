@@ -295,7 +295,7 @@ absl::Status CurlEventLoop::Begin(Exchange& exchange) {
   CURL* easy = TakeHandle();
   if (easy == nullptr) return absl::ResourceExhaustedError("out of memory");
   absl::Status status = exchange.transfer.Configure(
-      easy, options_.limits, *options_.trust, absl::Now());
+      easy, options_.limits, *options_.trust, absl::Now(), &addresses_);
   if (status.ok() &&
       curl_easy_setopt(easy, CURLOPT_PRIVATE, &exchange) != CURLE_OK) {
     status = absl::InternalError("cannot set CURLOPT_PRIVATE");

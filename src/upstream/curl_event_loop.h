@@ -170,6 +170,7 @@ class CurlEventLoop {
   // Loop thread only.
   // When libcurl wants curl_multi_socket_action(CURL_SOCKET_TIMEOUT).
   absl::Time curl_timer_ = absl::InfiniteFuture();
+  UpstreamAddressCache addresses_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<Exchange>> active_;
   std::set<std::pair<absl::Time, uint64_t>> deadlines_;
   std::vector<CURL*> idle_handles_;

@@ -143,6 +143,26 @@ absl::StatusOr<UpstreamAddress> ParseUpstreamUrl(const std::string& url) {
                          lower_scheme == "https"};
 }
 
+absl::StatusOr<UpstreamAddress> UpstreamAddressCache::Parse(
+    const std::string& url) {
+  // The origin ends at the first '/', '?' or '#' after "://" (none of them
+  // can appear unescaped in an authority).
+  absl::string_view origin;
+  const size_t scheme_end = url.find("://");
+  if (scheme_end != std::string::npos) {
+    const size_t end = url.find_first_of("/?#", scheme_end + 3);
+    origin = absl::string_view(url).substr(0, end);
+    auto it = by_origin_.find(origin);
+    if (it != by_origin_.end()) return it->second;
+  }
+  absl::StatusOr<UpstreamAddress> address = ParseUpstreamUrl(url);
+  if (address.ok() && !origin.empty()) {
+    if (by_origin_.size() >= kMaxEntries) by_origin_.clear();
+    by_origin_.emplace(origin, *address);
+  }
+  return address;
+}
+
 absl::Status TransferErrorStatus(const TransferFailure& failure) {
   const std::string& where = failure.address;
   const std::string described = Describe(failure.code, failure.curl_detail);
@@ -296,8 +316,11 @@ absl::Status Transfer::BuildHeaderList(bool sends_body) {
 }
 
 absl::Status Transfer::Configure(CURL* easy, const TransferLimits& limits,
-                                 const TrustSettings& trust, absl::Time now) {
-  absl::StatusOr<UpstreamAddress> upstream = ParseUpstreamUrl(request_.url);
+                                 const TrustSettings& trust, absl::Time now,
+                                 UpstreamAddressCache* addresses) {
+  absl::StatusOr<UpstreamAddress> upstream =
+      addresses != nullptr ? addresses->Parse(request_.url)
+                           : ParseUpstreamUrl(request_.url);
   if (!upstream.ok()) return upstream.status();
   address_ = std::move(upstream->host_port);
   connect_timeout_ = limits.connect_timeout;

@@ -108,6 +108,49 @@ TEST(ParseUpstreamUrlTest, RejectsWhatIsNotAnAbsoluteHttpUrl) {
   }
 }
 
+TEST(UpstreamAddressCacheTest, AnswersLikeParseUpstreamUrl) {
+  UpstreamAddressCache cache;
+  for (int round = 0; round < 2; ++round) {  // Miss, then hit.
+    for (const char* url :
+         {"http://127.0.0.1/a?b", "http://127.0.0.1:8080/a", "HTTP://127.0.0.1",
+          "https://[::1]:9/x#f", "https://api.example.com?q=/x"}) {
+      absl::StatusOr<UpstreamAddress> cached = cache.Parse(url);
+      absl::StatusOr<UpstreamAddress> parsed = ParseUpstreamUrl(url);
+      ASSERT_TRUE(cached.ok()) << url << ": " << cached.status();
+      ASSERT_TRUE(parsed.ok()) << url;
+      EXPECT_EQ(cached->host_port, parsed->host_port) << url;
+      EXPECT_EQ(cached->https, parsed->https) << url;
+    }
+    for (const char* url : {"not a url", "ftp://127.0.0.1/file", "http://",
+                            "http://127.0.0.1:99999/"}) {
+      EXPECT_EQ(cache.Parse(url).status().code(),
+                absl::StatusCode::kInvalidArgument)
+          << url;
+    }
+  }
+}
+
+TEST_F(CurlTransferTest, MalformedPathAfterACachedOriginFailsBeforeSending) {
+  UpstreamAddressCache cache;
+  const int port = ClosedPort();
+  ASSERT_GT(port, 0);
+  const std::string origin = absl::StrCat("http://127.0.0.1:", port);
+  ASSERT_TRUE(cache.Parse(origin + "/fine").ok());
+  Transfer transfer(Request("GET", origin + "/a b"));
+  Easy easy = NewEasy();
+  absl::Status status =
+      transfer.Configure(easy.get(), limits_, trust_, absl::Now(), &cache);
+  HttpResult result;
+  if (status.ok()) {  // Caught by libcurl's own parse instead.
+    result = transfer.Complete(curl_easy_perform(easy.get()), absl::Now());
+  } else {
+    result = transfer.Abandon(status);
+  }
+  EXPECT_EQ(result.status.code(), absl::StatusCode::kInvalidArgument)
+      << result.status;
+  EXPECT_FALSE(result.request_sent);
+}
+
 TEST_F(CurlTransferTest, PostHeaderListSuppressesCurlDefaults) {
   HttpRequest request = Request("POST", "http://127.0.0.1:1/x");
   request.headers = {{"Authorization", "Bearer t"}, {"X-Empty", ""}};

@@ -19,7 +19,8 @@ session_gateway_test(curl_http_client_test
 # The client's parts on their own, on the test's thread: no event loop.
 session_gateway_test(curl_transfer_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/curl_transfer_test.cc
-  LINK session_gateway_http CURL::libcurl absl::strings absl::time)
+  LINK session_gateway_http CURL::libcurl absl::flat_hash_map absl::strings
+    absl::time)
 session_gateway_test(curl_trust_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/curl_trust_test.cc
   LINK session_gateway_http CURL::libcurl absl::strings)
