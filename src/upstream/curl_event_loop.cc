@@ -23,8 +23,13 @@ namespace session_gateway {
 namespace upstream {
 namespace {
 
-// Idle easy handles kept for reuse. Each one caches little, so the pool
-// mostly saves allocations; beyond this many they are freed.
+// Idle easy handles kept for reuse (curl_easy_reset) by this loop. Reuse
+// saves libcurl's allocation and set-up of a handle: about 9,500
+// instructions of ~106,000 per request (callgrind, 64 in flight, against
+// nginx: 115,937 / 115,186 without the pool, 106,281 / 105,647 with it).
+// Beyond this many idle handles they are freed: in steady state a loop
+// recycles a handle and takes it back for the next request, so a few
+// suffice, and a burst's worth is not worth keeping.
 constexpr size_t kMaxPooledHandles = 32;
 
 // Upper bound on one epoll wait. Wakeups and curl's own timers normally
