@@ -6,8 +6,15 @@
 find_package(CURL REQUIRED)
 find_package(Threads REQUIRED)
 
+# One concern per file: curl_transfer (one request as a configured easy
+# handle, and its outcome as a status), curl_event_loop (a thread and multi
+# handle driving transfers), curl_trust (CA settings), curl_http_client
+# (options, the loops, routing).
 add_library(session_gateway_http
-  ${CMAKE_CURRENT_LIST_DIR}/curl_http_client.cc)
+  ${CMAKE_CURRENT_LIST_DIR}/curl_event_loop.cc
+  ${CMAKE_CURRENT_LIST_DIR}/curl_http_client.cc
+  ${CMAKE_CURRENT_LIST_DIR}/curl_transfer.cc
+  ${CMAKE_CURRENT_LIST_DIR}/curl_trust.cc)
 set_target_properties(session_gateway_http PROPERTIES
   POSITION_INDEPENDENT_CODE ON)
 target_include_directories(session_gateway_http PUBLIC

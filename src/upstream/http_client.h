@@ -18,7 +18,7 @@
 //   request.deadline = absl::Now() + absl::Seconds(5);
 //   uint64_t id = client.Start(
 //       std::move(request), [reactor](HttpResult result) {
-//         // Runs later, on the client's own thread.
+//         // Runs later, on one of the client's own threads.
 //         if (!result.status.ok()) {
 //           // result.request_sent == false: retrying is always safe.
 //           reactor->Fail(result.status);
@@ -108,15 +108,15 @@ class HttpClient {
 
   // Starts an exchange and returns an id for Cancel(); ids are never 0 and
   // never reused by one client. `done` must be non-empty. It runs exactly
-  // once, on the client's own thread and never inline inside Start(), even
-  // when the request is rejected outright (bad URL, deadline already
-  // passed). Callbacks should be quick: they share one thread with all other
-  // exchanges of this client. They may call Start() and Cancel() but must
+  // once, on one of the client's own threads and never inline inside
+  // Start(), even when the request is rejected outright (bad URL, deadline
+  // already passed). Callbacks should be quick: each client thread serves
+  // many other exchanges too. They may call Start() and Cancel() but must
   // not destroy the client.
   virtual uint64_t Start(HttpRequest request, Callback done) = 0;
 
   // Asks for an exchange to end early. Unless its callback has already run
-  // or is running, the callback runs soon, on the client's thread, with
+  // or is running, the callback runs soon, on a client thread, with
   // absl::CancelledError, and the upstream sees the request abandoned
   // (an HTTP/1.1 connection is closed, an HTTP/2 stream is reset). Unknown
   // and finished ids are ignored.

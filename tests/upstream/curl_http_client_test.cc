@@ -14,6 +14,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -544,6 +545,11 @@ TEST_F(CurlHttpClientTest, RedirectsAreReturnedNotFollowed) {
 }
 
 TEST_F(CurlHttpClientTest, HundredConcurrentRequestsShareOneClientThread) {
+  CurlHttpClient::Options options;
+  options.event_loops = 1;
+  options.max_connections = 64;
+  client_ = MakeClient(options);
+  ASSERT_NE(client_, nullptr);
   // Warm up so every server thread exists before threads are counted.
   ASSERT_TRUE(Fetch(*client_, Get(server_->Url("/hello"))).status.ok());
   const int threads_before = CountThreads();
@@ -575,7 +581,103 @@ TEST_F(CurlHttpClientTest, HundredConcurrentRequestsShareOneClientThread) {
   EXPECT_EQ(client_->stats().in_flight, 0u);
 }
 
+TEST_F(CurlHttpClientTest, RequestsSpreadOverEventLoops) {
+  constexpr int kLoops = 3;
+  CurlHttpClient::Options options;
+  options.event_loops = kLoops;
+  options.max_connections = 30;
+  client_ = MakeClient(options);
+  ASSERT_NE(client_, nullptr);
+  EXPECT_EQ(client_->stats().event_loops, kLoops);
+
+  constexpr int kRequests = 60;
+  std::vector<Catcher> catchers(kRequests);
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < kRequests; ++i) {
+    ids.push_back(client_->Start(Get(server_->Url(absl::StrCat("/work/", i))),
+                                 catchers[i].Callback()));
+  }
+  std::set<std::thread::id> callback_threads;
+  for (int i = 0; i < kRequests; ++i) {
+    const HttpResult result = catchers[i].Wait();
+    ASSERT_TRUE(result.status.ok()) << i << ": " << result.status;
+    EXPECT_EQ(result.response.body, std::to_string(i));
+    callback_threads.insert(catchers[i].thread());
+  }
+  // Every loop served some, on its own thread, none on the caller's.
+  EXPECT_EQ(callback_threads.size(), static_cast<size_t>(kLoops));
+  EXPECT_EQ(callback_threads.count(std::this_thread::get_id()), 0u);
+  EXPECT_EQ(std::set<uint64_t>(ids.begin(), ids.end()).size(), ids.size());
+  EXPECT_THAT(ids, ::testing::Each(::testing::Ne(0u)));
+  // Summed over loops: at least one connection each, at most the total.
+  const CurlHttpClient::Stats stats = client_->stats();
+  EXPECT_GE(stats.connections_opened, static_cast<uint64_t>(kLoops));
+  EXPECT_LE(stats.connections_opened, 30u);
+  WaitForIdle(*client_);
+  EXPECT_EQ(client_->stats().in_flight, 0u);
+}
+
+TEST_F(CurlHttpClientTest, CancelFindsTheLoopOfEachRequest) {
+  CurlHttpClient::Options options;
+  options.event_loops = 4;
+  client_ = MakeClient(options);
+  ASSERT_NE(client_, nullptr);
+  constexpr int kRequests = 8;
+  std::vector<Catcher> catchers(kRequests);
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < kRequests; ++i) {
+    ids.push_back(
+        client_->Start(Get(server_->Url("/sleep")), catchers[i].Callback()));
+  }
+  ASSERT_TRUE(server_->WaitForSleepers(kRequests));
+  for (uint64_t id : ids) client_->Cancel(id);
+  for (int i = 0; i < kRequests; ++i) {
+    const HttpResult result = catchers[i].Wait();
+    EXPECT_EQ(result.status.code(), absl::StatusCode::kCancelled)
+        << i << ": " << result.status;
+    EXPECT_EQ(catchers[i].calls(), 1);
+  }
+}
+
+TEST_F(CurlHttpClientTest, CallbacksStartingWorkDuringShutdownStillRunOnce) {
+  CurlHttpClient::Options options;
+  options.event_loops = 4;
+  client_ = MakeClient(options);
+  ASSERT_NE(client_, nullptr);
+  constexpr int kRequests = 8;
+  std::vector<Catcher> firsts(kRequests);
+  std::vector<Catcher> seconds(kRequests);
+  for (int i = 0; i < kRequests; ++i) {
+    HttpClient::Callback first = firsts[i].Callback();
+    HttpClient::Callback second = seconds[i].Callback();
+    // Each cancelled callback starts another exchange, which lands on
+    // another loop, possibly one that has already stopped.
+    client_->Start(Get(server_->Url("/sleep")),
+                   [client = client_.get(), first = std::move(first),
+                    second = std::move(second)](HttpResult result) mutable {
+                     client->Start(Get("http://127.0.0.1:1/"),
+                                   std::move(second));
+                     std::move(first)(std::move(result));
+                   });
+  }
+  ASSERT_TRUE(server_->WaitForSleepers(kRequests));
+  client_.reset();
+  for (int i = 0; i < kRequests; ++i) {
+    EXPECT_EQ(firsts[i].calls(), 1) << i;
+    EXPECT_EQ(seconds[i].calls(), 1) << i;
+    // Cancelled, or refused if its loop had not begun to stop yet.
+    EXPECT_THAT(seconds[i].Wait().status.code(),
+                ::testing::AnyOf(absl::StatusCode::kCancelled,
+                                 absl::StatusCode::kUnavailable));
+  }
+}
+
 TEST_F(CurlHttpClientTest, SequentialRequestsReuseTheConnection) {
+  // One loop: each loop has a connection pool of its own.
+  CurlHttpClient::Options options;
+  options.event_loops = 1;
+  client_ = MakeClient(options);
+  ASSERT_NE(client_, nullptr);
   for (int i = 0; i < 50; ++i) {
     const HttpResult result = Fetch(*client_, Get(server_->Url("/hello")));
     ASSERT_TRUE(result.status.ok()) << i << ": " << result.status;
@@ -745,24 +847,22 @@ TEST_F(CurlHttpClientTest, DestructorCancelsEverythingInFlightOnce) {
 
 TEST_F(CurlHttpClientTest, CallbacksNeverRunInsideStart) {
   const std::thread::id test_thread = std::this_thread::get_id();
-  std::atomic<bool> inside_start{false};
   std::atomic<int> inline_runs{0};
   std::vector<HttpRequest> requests = {Get(server_->Url("/hello")),
                                        Get("not a url"),
                                        Get(server_->Url("/hello"))};
   requests[2].deadline = absl::InfinitePast();
+  // Inline would mean on the caller's thread, during Start(). (Another
+  // thread may run a callback before Start() has returned: the loop can be
+  // that quick; that is not inline.)
   std::vector<Catcher> catchers(requests.size());
   for (size_t i = 0; i < requests.size(); ++i) {
     HttpClient::Callback inner = catchers[i].Callback();
-    inside_start = true;
     client_->Start(requests[i], [&, inner = std::move(inner)](
                                     HttpResult result) mutable {
-      if (inside_start.load() || std::this_thread::get_id() == test_thread) {
-        ++inline_runs;
-      }
+      if (std::this_thread::get_id() == test_thread) ++inline_runs;
       std::move(inner)(std::move(result));
     });
-    inside_start = false;
   }
   for (Catcher& catcher : catchers) catcher.Wait();
   EXPECT_EQ(inline_runs.load(), 0);
@@ -842,6 +942,10 @@ TEST(CurlHttpClientOptionsTest, CreateRejectsBadOptions) {
   EXPECT_EQ(CurlHttpClient::Create(options).status().code(),
             absl::StatusCode::kInvalidArgument);
   options = CurlHttpClient::Options();
+  options.event_loops = -1;
+  EXPECT_EQ(CurlHttpClient::Create(options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  options = CurlHttpClient::Options();
   options.connect_timeout = absl::ZeroDuration();
   EXPECT_EQ(CurlHttpClient::Create(options).status().code(),
             absl::StatusCode::kInvalidArgument);
@@ -849,6 +953,48 @@ TEST(CurlHttpClientOptionsTest, CreateRejectsBadOptions) {
   options.ca_file = "/nonexistent/ca.pem";
   EXPECT_EQ(CurlHttpClient::Create(options).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST(CurlHttpClientOptionsTest, DefaultsAndLoopCount) {
+  const CurlHttpClient::Options defaults;
+  EXPECT_EQ(defaults.max_connections, 1024);
+  EXPECT_EQ(defaults.event_loops, 0);
+
+  absl::StatusOr<std::unique_ptr<CurlHttpClient>> client =
+      CurlHttpClient::Create(defaults);
+  ASSERT_TRUE(client.ok()) << client.status();
+  const unsigned cpus = std::thread::hardware_concurrency();
+  EXPECT_EQ((*client)->stats().event_loops,
+            static_cast<int>(std::min(cpus == 0 ? 1u : cpus, 1024u)));
+
+  // Never more loops than connections: each needs at least one.
+  CurlHttpClient::Options few;
+  few.event_loops = 8;
+  few.max_connections = 3;
+  client = CurlHttpClient::Create(few);
+  ASSERT_TRUE(client.ok()) << client.status();
+  EXPECT_EQ((*client)->stats().event_loops, 3);
+}
+
+TEST(CurlHttpClientOptionsTest, RaisesTheSoftDescriptorLimitWhenNeeded) {
+  rlimit before{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &before), 0);
+  if (before.rlim_max != RLIM_INFINITY && before.rlim_max < 64) {
+    GTEST_SKIP() << "hard RLIMIT_NOFILE is only " << before.rlim_max;
+  }
+  rlimit low = before;
+  low.rlim_cur = 32;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  CurlHttpClient::Options options;
+  options.max_connections = 1024;
+  options.event_loops = 1;
+  absl::StatusOr<std::unique_ptr<CurlHttpClient>> client =
+      CurlHttpClient::Create(options);
+  rlimit after{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &after), 0);
+  setrlimit(RLIMIT_NOFILE, &before);
+  ASSERT_TRUE(client.ok()) << client.status();
+  EXPECT_EQ(after.rlim_cur, before.rlim_max);
 }
 
 // A throwaway self-signed certificate for `san` (e.g. "IP:127.0.0.1"),
@@ -959,6 +1105,7 @@ TEST_F(CurlHttpClientTlsTest, TrustsTheExtraCaFile) {
   StartServer("IP:127.0.0.1");
   CurlHttpClient::Options options;
   options.ca_file = cert_.cert_path;
+  options.event_loops = 1;  // Each loop has a connection pool of its own.
   client_ = MakeClient(options);
   ASSERT_NE(client_, nullptr);
 
