@@ -5,14 +5,13 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
 #include <future>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/read_file.h"
 #include "gateway/gateway_process.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
@@ -23,8 +22,8 @@
 #include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
 #include "support/ports.h"
+#include "support/jwt_verifier.h"
 #include "support/stub_upstream.h"
-#include "upstream/jwt_signer.h"
 
 namespace session_gateway {
 namespace {
@@ -42,11 +41,10 @@ using ::testing::StartsWith;
 constexpr char kPaymentServiceId[] = "46973e9d-88a7-44a6-abfe-be4ff0134ff4";
 constexpr char kToken[] = "test-token-7f3a9c";
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+std::string FileContents(const std::string& path) {
+  absl::StatusOr<std::string> contents = session_gateway::ReadFile(path);
+  EXPECT_TRUE(contents.ok()) << contents.status();
+  return contents.value_or("");
 }
 
 std::string Metadata(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
@@ -61,8 +59,8 @@ std::vector<std::string> JwtScopes(const std::string& authorization) {
   std::vector<std::string> scopes;
   EXPECT_THAT(authorization, StartsWith("Bearer "));
   if (!absl::StartsWith(authorization, "Bearer ")) return scopes;
-  absl::StatusOr<std::string> claims = upstream::VerifyEs512Jwt(
-      authorization.substr(7), ReadFile(std::string(SESSION_GATEWAY_JWT_TESTDATA_DIR) + "/ec_p521_public.pem"));
+  absl::StatusOr<std::string> claims = testing::VerifyEs512Jwt(
+      authorization.substr(7), FileContents(std::string(SESSION_GATEWAY_JWT_TESTDATA_DIR) + "/ec_p521_public.pem"));
   EXPECT_TRUE(claims.ok()) << claims.status();
   if (!claims.ok()) return scopes;
   google::protobuf::Struct parsed;
@@ -454,13 +452,13 @@ TEST_F(GatewayTest, SignsAFreshJwtWhenGivenAPrivateKey) {
   // Each RPC's token carries exactly the scopes its REST operation
   // requires, from the proto's (gr4vy.rest.v1.method) option.
   for (const auto& r : *seen) EXPECT_THAT(JwtScopes(r.Header("authorization")), ElementsAre("transactions.write"));
-  std::string public_key = ReadFile(dir + "/ec_p521_public.pem");
+  std::string public_key = FileContents(dir + "/ec_p521_public.pem");
   std::vector<std::string> tokens;
   for (const auto& request : *seen) {
     std::string authorization = request.Header("authorization");
     ASSERT_THAT(authorization, StartsWith("Bearer "));
     tokens.push_back(authorization.substr(7));
-    absl::StatusOr<std::string> claims = upstream::VerifyEs512Jwt(tokens.back(), public_key);
+    absl::StatusOr<std::string> claims = testing::VerifyEs512Jwt(tokens.back(), public_key);
     ASSERT_TRUE(claims.ok()) << claims.status();
     EXPECT_THAT(*claims, HasSubstr("\"scopes\":["));
     EXPECT_THAT(*claims, HasSubstr("\"jti\":"));
@@ -491,7 +489,7 @@ TEST_F(GatewayTest, BufCurlListsDescribesAndCallsThroughReflection) {
     std::string command = absl::StrCat(buf, " curl --http2-prior-knowledge --protocol grpc ", args,
                                        " > ", out, " 2>&1");
     int rc = std::system(command.c_str());
-    return std::make_pair(rc, ReadFile(out));
+    return std::make_pair(rc, FileContents(out));
   };
   const std::string url = "http://" + gateway_->address();
   // The RPCs are served raw (bytes in, bytes out), yet reflection still
@@ -583,7 +581,7 @@ TEST(BinaryUsabilityTest, HelpVersionAndBadFlags) {
   auto run = [](const std::string& command) {
     std::string out = absl::StrCat(::testing::TempDir(), "/usability_", getpid(), ".out");
     int rc = std::system((command + " > " + out + " 2>&1 < /dev/null").c_str());
-    return std::make_pair(WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, ReadFile(out));
+    return std::make_pair(WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, FileContents(out));
   };
   for (const Binary& binary : binaries) {
     auto [help_rc, help] = run(binary.path + " --help");
