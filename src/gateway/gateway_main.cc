@@ -33,14 +33,16 @@ ABSL_FLAG(std::string, instance_id, "",
           "Gr4vy instance id; with --environment, sets --upstream to the instance's API.");
 ABSL_FLAG(std::string, environment, "sandbox", "sandbox or production, used with --instance_id.");
 ABSL_FLAG(std::string, private_key_file, "",
-          "PKCS#8 PEM EC P-521 API key: sign a fresh ES512 JWT for every upstream request.");
+          "PKCS#8 PEM EC P-521 API key: sign ES512 JWTs for upstream requests (see --jwt_lifetime).");
 ABSL_FLAG(std::string, bearer_token_file, "",
           "File holding a static bearer token for the upstream (else env GR4VY_BEARER_TOKEN).");
 ABSL_FLAG(std::string, jwt_scopes, "",
           "Comma-separated scopes for every signed JWT, overriding the per-call default. Empty: "
           "each call's JWT carries exactly the scopes its REST operation requires, as declared "
           "in the proto (transactions.write for both RPCs).");
-ABSL_FLAG(absl::Duration, jwt_lifetime, absl::Seconds(60), "Lifetime of each signed JWT.");
+ABSL_FLAG(absl::Duration, jwt_lifetime, absl::Seconds(60),
+          "Lifetime of each signed JWT. A token is reused by calls needing the same scopes for the "
+          "first half of it, then replaced in the background.");
 ABSL_FLAG(std::string, merchant_account_id, "",
           "Default x-gr4vy-merchant-account-id when neither the request nor the caller gives one.");
 ABSL_FLAG(absl::Duration, upstream_timeout, absl::Seconds(30),
@@ -137,7 +139,9 @@ void CheckServingFlags(const session_gateway::gateway::GatewayOptions& options) 
   }
 }
 
-std::unique_ptr<session_gateway::upstream::TokenSource> Credentials() {
+// The gateway's credentials; signed tokens are cached (see
+// CachingTokenSource) and refreshed on `refresher`.
+std::unique_ptr<session_gateway::upstream::TokenSource> Credentials(session_gateway::Executor* refresher) {
   using namespace session_gateway::upstream;
   const std::string key_file = absl::GetFlag(FLAGS_private_key_file);
   const std::string token_file = absl::GetFlag(FLAGS_bearer_token_file);
@@ -150,7 +154,10 @@ std::unique_ptr<session_gateway::upstream::TokenSource> Credentials() {
     options.lifetime = absl::GetFlag(FLAGS_jwt_lifetime);
     auto signer = JwtSigner::FromFile(key_file, options);
     if (!signer.ok()) UsageError(absl::StrCat("--private_key_file: ", signer.status().message()));
-    std::unique_ptr<TokenSource> tokens = std::make_unique<JwtTokenSource>(*std::move(signer));
+    // One token per scope list, reused for half its lifetime: a P-521
+    // signature per call would cost about 200 us of CPU each.
+    std::unique_ptr<TokenSource> tokens = std::make_unique<CachingTokenSource>(
+        std::make_unique<JwtTokenSource>(*std::move(signer)), options.lifetime, refresher);
     std::vector<std::string> scopes = absl::StrSplit(absl::GetFlag(FLAGS_jwt_scopes), ',', absl::SkipEmpty());
     for (std::string& scope : scopes) scope = std::string(absl::StripAsciiWhitespace(scope));
     if (scopes.empty()) return tokens;  // Each call's own scopes.
@@ -240,7 +247,15 @@ int main(int argc, char** argv) {
                  "session-gateway: and sandbox-invalid-json rehearse failures.\n",
                  fw.upstream_base.c_str());
   }
-  std::unique_ptr<session_gateway::upstream::TokenSource> tokens = Credentials();
+  // Responses are decoded and calls finished on a small fixed pool, one
+  // thread per core, rather than on the HTTP client's event loop (shared by
+  // every exchange) or gRPC's own threads (which gRPC 1.51 offers no way to
+  // hand work to short of one grpc::Alarm per call). Decoding is CPU-bound,
+  // so more threads than cores would only queue in the kernel instead.
+  // It also refreshes tokens. Declared before the HTTP client, so that it
+  // outlives the client's last callbacks.
+  session_gateway::ThreadPoolExecutor executor(session_gateway::ThreadPoolExecutor::DefaultThreads());
+  std::unique_ptr<session_gateway::upstream::TokenSource> tokens = Credentials(&executor);
   if (tokens == nullptr && sandbox == nullptr) {
     // Still start: callers may send their own authorization metadata.
     std::fprintf(stderr,
@@ -248,14 +263,6 @@ int main(int argc, char** argv) {
                  "--bearer_token_file or GR4VY_BEARER_TOKEN): calls without their own authorization "
                  "metadata will be refused upstream\n");
   }
-  // Responses are decoded and calls finished on a small fixed pool, one
-  // thread per core, rather than on the HTTP client's event loop (shared by
-  // every exchange) or gRPC's own threads (which gRPC 1.51 offers no way to
-  // hand work to short of one grpc::Alarm per call). Decoding is CPU-bound,
-  // so more threads than cores would only queue in the kernel instead.
-  // Declared before the HTTP client, so that it outlives the client's
-  // last callbacks.
-  session_gateway::ThreadPoolExecutor executor(session_gateway::ThreadPoolExecutor::DefaultThreads());
   auto http = session_gateway::upstream::CurlHttpClient::Create(http_options);
   if (!http.ok()) {
     std::fprintf(stderr, "session-gateway: %s\n", std::string(http.status().message()).c_str());
