@@ -180,6 +180,7 @@ class ForwarderTest : public ::testing::Test {
   GatewayOptions options_;
   FakeHttpClient http_;
   InlineExecutor inline_executor_;
+  testing::ManualExecutor manual_executor_;  // For tests that run tasks themselves.
   Executor* executor_ = &inline_executor_;
   testing::ManualExecutor* manual_ = nullptr;
   std::optional<upstream::StaticTokenSource> tokens_{std::in_place, "configured-token"};
@@ -682,9 +683,8 @@ TEST_F(ForwarderTest, AnAnswerArrivingAfterCancellationIsNotSentAndNotRetried) {
 // --- Where responses are decoded ---
 
 TEST_F(ForwarderTest, TheHttpCallbackOnlyHandsTheResultToTheExecutor) {
-  testing::ManualExecutor manual;
-  executor_ = &manual;
-  manual_ = &manual;
+  executor_ = &manual_executor_;
+  manual_ = &manual_executor_;
   StartServer();
   auto call = NewCall();
   StartDefinition(call.get());
@@ -694,10 +694,10 @@ TEST_F(ForwarderTest, TheHttpCallbackOnlyHandsTheResultToTheExecutor) {
   const std::string big = absl::StrCat(R"({"type":"payment-service-session","status":"succeeded","response_body":{"pad":")",
                                        std::string(1 << 20, 'x'), R"("}})");
   http_.Complete(0, FakeHttpClient::Response(201, big));
-  EXPECT_EQ(manual.pending(), 1u);
+  EXPECT_EQ(manual_executor_.pending(), 1u);
   EXPECT_EQ(call->result.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
   // ...and the executor decodes it and finishes the call.
-  manual.RunAll();
+  manual_executor_.RunAll();
   grpc::Status status = call->Wait();
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(call->response.response_body().fields().at("pad").string_value().size(), size_t{1} << 20);
