@@ -1,5 +1,6 @@
 #include "gateway/forwarder.h"
 
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -9,8 +10,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "common/header_value.h"
+#include "common/uuid.h"
 #include "convert/rest_json.h"
 #include "gateway/request_parser.h"
 #include "gateway/status_mapping.h"
@@ -28,13 +30,13 @@ constexpr char kAttemptsTrailer[] = "x-gateway-attempts";
 // close to its deadline was cut by the deadline, as its caller sees it.
 constexpr absl::Duration kDeadlineSlack = absl::Milliseconds(100);
 
+// A request id only has to be unique, not unguessable, so a fast
+// per-thread generator draws it.
 std::string NewRequestId() {
   thread_local absl::BitGen gen;
-  uint64_t hi = absl::Uniform<uint64_t>(gen), lo = absl::Uniform<uint64_t>(gen);
-  hi = (hi & ~uint64_t{0xF000}) | 0x4000;                        // Version 4.
-  lo = (lo & ~(uint64_t{0xC} << 60)) | (uint64_t{0x8} << 60);    // RFC 4122 variant.
-  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", hi >> 32, (hi >> 16) & 0xFFFF, hi & 0xFFFF,
-                         lo >> 48, lo & 0xFFFFFFFFFFFFULL);
+  std::array<uint8_t, 16> random;
+  for (uint8_t& byte : random) byte = absl::Uniform<uint8_t>(gen);
+  return FormatUuidV4(random);
 }
 
 // A request id from the caller is echoed into logs and headers: keep it to
@@ -104,13 +106,11 @@ class ForwardCall final : public grpc::ServerUnaryReactor {
 
   // Begins the call; may finish it at once for an invalid request.
   void Start() {
-    std::optional<grpc::Status> done;
     {
       absl::MutexLock lock(&mu_);
       StartLocked();
-      done = std::exchange(finish_status_, std::nullopt);
     }
-    if (done.has_value()) Finish(*done);
+    FinishIfDone();
   }
 
   void OnCancel() override {
@@ -131,7 +131,16 @@ class ForwardCall final : public grpc::ServerUnaryReactor {
   // records the status, and the entry point that recorded it takes it out
   // under the lock and calls Finish() after unlocking.
   void OnHttpDone(upstream::HttpResult result);
-  void HandleResultLocked(upstream::HttpResult result) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void HandleResult(upstream::HttpResult result);
+  // What to do after an attempt: finish with `status`, or retry after
+  // `retry_delay`.
+  struct Outcome {
+    grpc::Status status;
+    std::optional<absl::Duration> retry_delay;
+  };
+  Outcome Decode(const upstream::HttpResult& result);
+  // Takes out the status FinishLocked() recorded, if any, and finishes.
+  void FinishIfDone() ABSL_LOCKS_EXCLUDED(mu_);
   void OnBackoffDone(bool fired);
   void FinishLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   grpc::Status CancelledStatusLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -230,7 +239,7 @@ void ForwardCall::StartLocked() {
   // per attempt (SendAttemptLocked).
   caller_authorization_ = CallerAuthorization(context_);
   if (!caller_authorization_.empty()) {
-    if (caller_authorization_.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
+    if (ContainsCrLfNul(caller_authorization_)) {
       return FinishLocked(InvalidRequestStatus("authorization metadata must not contain CR, LF or NUL",
                                                FieldViolation{"authorization", "contains CR, LF or NUL"}));
     }
@@ -246,8 +255,8 @@ void ForwardCall::SendAttemptLocked() {
   upstream::HttpRequest request = prototype_;
   request.deadline = deadline_;
   if (caller_authorization_.empty() && forwarder_.tokens_ != nullptr) {
-    // A JWT is signed per request, so each attempt gets a fresh one, with
-    // exactly the scopes of this route's REST operation.
+    // Asked per attempt, with exactly the scopes of this route's REST
+    // operation; a caching source hands back the token it already holds.
     absl::StatusOr<std::string> authorization =
         forwarder_.tokens_->AuthorizationHeader(absl::Now(), route_.scopes());
     if (!authorization.ok()) {
@@ -265,44 +274,72 @@ void ForwardCall::SendAttemptLocked() {
 }
 
 void ForwardCall::OnHttpDone(upstream::HttpResult result) {
-  std::optional<grpc::Status> done;
-  {
-    absl::MutexLock lock(&mu_);
-    HandleResultLocked(std::move(result));
-    done = std::exchange(finish_status_, std::nullopt);
-  }
-  if (done.has_value()) Finish(*done);
+  // This runs on the HTTP client's event loop, which every exchange
+  // shares: decoding here (a 1 MiB body takes milliseconds) would stall
+  // them all, so only hand the result over. The reactor stays alive until
+  // the task finishes it: nothing else can while this step is pending.
+  forwarder_.executor_->Run(
+      [this, result = std::move(result)]() mutable { HandleResult(std::move(result)); });
 }
 
-void ForwardCall::HandleResultLocked(upstream::HttpResult result) {
-  http_id_ = 0;
-  if (result.status.ok()) upstream_status_ = result.response.status;
-  if (cancelled_ || absl::IsCancelled(result.status)) return FinishLocked(CancelledStatusLocked());
+void ForwardCall::HandleResult(upstream::HttpResult result) {
+  bool cancelled;
+  {
+    absl::MutexLock lock(&mu_);
+    http_id_ = 0;
+    if (result.status.ok()) upstream_status_ = result.response.status;
+    if (cancelled_ || absl::IsCancelled(result.status)) FinishLocked(CancelledStatusLocked());
+    cancelled = finished_;
+  }
+  if (cancelled) return FinishIfDone();
+  // Decoded without mu_, so that OnCancel (on a gRPC thread) never waits
+  // for a large body; while this step is pending nothing else touches the
+  // response or the attempt count.
+  Outcome outcome = Decode(result);
+  {
+    absl::MutexLock lock(&mu_);
+    if (!outcome.retry_delay.has_value()) {
+      FinishLocked(outcome.status);
+    } else if (cancelled_) {
+      FinishLocked(CancelledStatusLocked());
+    } else {
+      alarm_ = std::make_unique<grpc::Alarm>();
+      alarm_->Set(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(*outcome.retry_delay),
+                  [this](bool fired) { OnBackoffDone(fired); });
+    }
+  }
+  FinishIfDone();
+}
+
+ForwardCall::Outcome ForwardCall::Decode(const upstream::HttpResult& result) {
   if (result.status.ok() && result.response.status >= 200 && result.response.status < 300) {
-    return FinishLocked(SuccessStatus(result.response));
+    return {SuccessStatus(result.response), std::nullopt};
   }
   thread_local absl::BitGen gen;
   upstream::RetryPolicy::Decision decision = forwarder_.retry_policy_.Decide(
       attempts_, result, absl::Now(), deadline_, absl::Uniform<double>(gen, 0.0, 1.0));
-  if (decision.retry) {
-    alarm_ = std::make_unique<grpc::Alarm>();
-    alarm_->Set(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(decision.delay),
-                [this](bool fired) { OnBackoffDone(fired); });
-    return;
-  }
+  if (decision.retry) return {grpc::Status::OK, decision.delay};
   if (!result.status.ok()) {
     absl::Status failure = result.status;
     if (absl::IsDeadlineExceeded(failure)) {
       failure = absl::DeadlineExceededError(absl::StrCat(
           "upstream did not answer before the deadline (", failure.message(), ")"));
     }
-    return FinishLocked(TransportErrorStatus(failure, facts()));
+    return {TransportErrorStatus(failure, facts()), std::nullopt};
   }
-  FinishLocked(UpstreamErrorStatus(result.response, facts()));
+  return {UpstreamErrorStatus(result.response, facts()), std::nullopt};
+}
+
+void ForwardCall::FinishIfDone() {
+  std::optional<grpc::Status> done;
+  {
+    absl::MutexLock lock(&mu_);
+    done = std::exchange(finish_status_, std::nullopt);
+  }
+  if (done.has_value()) Finish(*done);
 }
 
 void ForwardCall::OnBackoffDone(bool fired) {
-  std::optional<grpc::Status> done;
   {
     absl::MutexLock lock(&mu_);
     if (!fired || cancelled_) {
@@ -310,9 +347,8 @@ void ForwardCall::OnBackoffDone(bool fired) {
     } else {
       SendAttemptLocked();
     }
-    done = std::exchange(finish_status_, std::nullopt);
   }
-  if (done.has_value()) Finish(*done);
+  FinishIfDone();
 }
 
 grpc::Status ForwardCall::SuccessStatus(const upstream::HttpResponse& response) {
@@ -331,6 +367,15 @@ grpc::Status ForwardCall::SuccessStatus(const upstream::HttpResponse& response) 
                                                 response_->GetDescriptor()->name(), ": ", parsed.message()),
                                    facts());
   }
+  // Serialized here too, with the parse, off the HTTP client's thread and
+  // outside the call's lock.
+  bool own_buffer = false;
+  grpc::Status serialized =
+      grpc::SerializationTraits<google::protobuf::Message>::Serialize(*response_, response_bytes_, &own_buffer);
+  if (!serialized.ok()) {
+    return SimpleStatus(grpc::StatusCode::INTERNAL,
+                        absl::StrCat("cannot serialize the response: ", serialized.error_message()));
+  }
   return grpc::Status::OK;
 }
 
@@ -348,16 +393,9 @@ grpc::Status ForwardCall::CancelledStatusLocked() const {
 void ForwardCall::FinishLocked(const grpc::Status& given) {
   if (finished_) return;
   finished_ = true;
-  grpc::Status status = given;
-  if (status.ok()) {
-    bool own_buffer = false;
-    grpc::Status serialized = grpc::SerializationTraits<google::protobuf::Message>::Serialize(
-        *response_, response_bytes_, &own_buffer);
-    if (!serialized.ok()) {
-      status = SimpleStatus(grpc::StatusCode::INTERNAL,
-                            absl::StrCat("cannot serialize the response: ", serialized.error_message()));
-    }
-  }
+  // An OK status comes only from SuccessStatus(), which has already put
+  // the response into response_bytes_.
+  const grpc::Status& status = given;
   context_.AddTrailingMetadata(kAttemptsTrailer, std::to_string(attempts_));
   Forwarder& forwarder = forwarder_;
   if (status.ok()) forwarder.stats_.calls_ok.fetch_add(1, std::memory_order_relaxed);
@@ -375,9 +413,12 @@ void ForwardCall::FinishLocked(const grpc::Status& given) {
   finish_status_ = status;
 }
 
-Forwarder::Forwarder(ForwarderOptions options, upstream::HttpClient* http,
-                     const upstream::TokenSource* tokens)
-    : options_(std::move(options)), http_(http), tokens_(tokens), retry_policy_(options_.retry) {
+Forwarder::Forwarder(ForwarderOptions options, ForwarderDependencies dependencies)
+    : options_(std::move(options)),
+      http_(dependencies.http),
+      tokens_(dependencies.tokens),
+      executor_(dependencies.executor),
+      retry_policy_(options_.retry) {
   while (!options_.upstream_base.empty() && options_.upstream_base.back() == '/') {
     options_.upstream_base.pop_back();
   }

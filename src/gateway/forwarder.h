@@ -1,13 +1,15 @@
 // Forwards gRPC calls to the REST upstream, one reactor per call and no
 // thread per call: the gRPC callback API hands us the request's bytes, we
 // parse them (see request_parser.h), the asynchronous HTTP client carries
-// the request upstream, and its completion callback finishes the call.
-// Retries wait on a gRPC alarm, not on a thread. Every call that reaches
-// the forwarder gets one log line with the code its caller sees.
+// the request upstream, and its completion callback hands the result to
+// the executor, which decodes it (JSON, status mapping) and finishes the
+// call: the HTTP client's event loop, shared by every exchange, never
+// decodes. Retries wait on a gRPC alarm, not on a thread. Every call that
+// reaches the forwarder gets one log line with the code its caller sees.
 //
 // Usage:
 //
-//   Forwarder forwarder(options, &http_client, token_source.get());
+//   Forwarder forwarder(options, {&http_client, token_source.get(), &executor});
 //   ABSL_CHECK_OK(forwarder.AddMethod(method_descriptor));
 //   // In a raw (ByteBuffer) CallbackService method:
 //   return forwarder.Forward(method_descriptor, context, *request, response);
@@ -24,6 +26,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/executor.h"
 #include "gateway/route.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
@@ -69,12 +72,23 @@ struct ForwarderStats {
   std::atomic<uint64_t> upstream_attempts{0};
 };
 
+// What the forwarder works with, made by its owner. Each must outlive the
+// forwarder and every call it started.
+struct ForwarderDependencies {
+  // Carries requests upstream. Required.
+  upstream::HttpClient* http = nullptr;
+  // The gateway's credentials, asked once per attempt (so they should be
+  // cheap: see upstream::CachingTokenSource). Null: no Authorization header
+  // unless the caller sends one.
+  const upstream::TokenSource* tokens = nullptr;
+  // Where HTTP results are decoded and calls finished, off the HTTP
+  // client's thread. Required.
+  Executor* executor = nullptr;
+};
+
 class Forwarder {
  public:
-  // `http` and `tokens` (which may be null: no Authorization header unless
-  // the caller sends one) must outlive the forwarder and every call.
-  Forwarder(ForwarderOptions options, upstream::HttpClient* http,
-            const upstream::TokenSource* tokens);
+  Forwarder(ForwarderOptions options, ForwarderDependencies dependencies);
 
   // Reads the route of `method` from its descriptor. Call for every method
   // before serving.
@@ -111,6 +125,7 @@ class Forwarder {
   ForwarderOptions options_;
   upstream::HttpClient* http_;
   const upstream::TokenSource* tokens_;
+  Executor* executor_;
   upstream::RetryPolicy retry_policy_;
   absl::flat_hash_map<const google::protobuf::MethodDescriptor*, Method> methods_;
   ForwarderStats stats_;

@@ -6,11 +6,10 @@
 
 #include <cerrno>
 #include <chrono>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "common/host_port.h"
+#include "common/read_file.h"
 #include "gr4vy/sessions/v1/session_service.grpc.pb.h"
 #include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -21,14 +20,6 @@
 namespace session_gateway {
 namespace gateway {
 namespace {
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 // Whether another socket listens on `address`, found by trying to bind it
 // the way gRPC does (SO_REUSEADDR, no SO_REUSEPORT). Only used to explain
@@ -59,20 +50,13 @@ bool AddressInUse(const HostPort& address) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
-    GatewayOptions options, std::unique_ptr<upstream::TokenSource> tokens) {
+    GatewayOptions options, ForwarderDependencies dependencies) {
   absl::StatusOr<HostPort> listen = ParseHostPort(options.listen);
   if (!listen.ok()) return absl::InvalidArgumentError(absl::StrCat("--listen: ", listen.status().message()));
   std::unique_ptr<GatewayServer> gateway(new GatewayServer());
   options.forwarder.max_request_bytes = options.max_request_bytes;
   gateway->options_ = options;
-  gateway->tokens_ = std::move(tokens);
-
-  absl::StatusOr<std::unique_ptr<upstream::CurlHttpClient>> http =
-      upstream::CurlHttpClient::Create(options.http);
-  if (!http.ok()) return http.status();
-  gateway->http_ = *std::move(http);
-  gateway->forwarder_ =
-      std::make_unique<Forwarder>(options.forwarder, gateway->http_.get(), gateway->tokens_.get());
+  gateway->forwarder_ = std::make_unique<Forwarder>(options.forwarder, dependencies);
   if (absl::Status s = SessionServiceImpl::RegisterRoutes(gateway->forwarder_.get()); !s.ok()) {
     return s;
   }
@@ -138,10 +122,9 @@ void GatewayServer::Shutdown() {
 }
 
 GatewayServer::~GatewayServer() {
+  // Shutdown() returns once every call is done, so nothing of the
+  // forwarder's is left with the HTTP client or the executor.
   if (server_ != nullptr) Shutdown();
-  // The HTTP client goes before the forwarder: its destructor runs every
-  // pending callback, and those reach into the forwarder's calls.
-  http_.reset();
 }
 
 }  // namespace gateway

@@ -1,13 +1,18 @@
 // The running gateway: a gRPC server with SessionService, server
 // reflection and the standard health service, forwarding to the upstream
-// through one asynchronous HTTP client. Health is SERVING, both overall
+// through the HTTP client it is given. Health is SERVING, both overall
 // ("") and for gr4vy.sessions.v1.SessionService, from Start() until
 // Shutdown().
 //
+// The server makes none of its collaborators: the HTTP client, the
+// credentials and the executor that decodes responses come from the caller
+// (gateway_main.cc wires the real ones; tests pass a fake HTTP client), and
+// must outlive the server.
+//
 // Usage:
 //
-//   absl::StatusOr<std::unique_ptr<GatewayServer>> server =
-//       GatewayServer::Start(options, std::move(tokens));
+//   GatewayDependencies deps{http_client.get(), tokens.get(), &pool};
+//   absl::StatusOr<std::unique_ptr<GatewayServer>> server = GatewayServer::Start(options, deps);
 //   std::printf("listening on %s\n", (*server)->address().c_str());
 //   ...wait for SIGTERM...
 //   (*server)->Shutdown();
@@ -22,8 +27,6 @@
 #include "gateway/forwarder.h"
 #include "gateway/session_service.h"
 #include "grpcpp/server.h"
-#include "upstream/curl_http_client.h"
-#include "upstream/token_source.h"
 
 namespace session_gateway {
 namespace gateway {
@@ -44,15 +47,15 @@ struct GatewayOptions {
   std::string tls_cert_file;
   std::string tls_key_file;
   ForwarderOptions forwarder;
-  upstream::CurlHttpClient::Options http;
 };
 
 class GatewayServer {
  public:
-  // Builds and starts the server. `tokens` may be null (no credentials
-  // unless callers send their own).
-  static absl::StatusOr<std::unique_ptr<GatewayServer>> Start(
-      GatewayOptions options, std::unique_ptr<upstream::TokenSource> tokens);
+  // Builds and starts the server, forwarding through `dependencies` (see
+  // ForwarderDependencies: `http` and `executor` non-null, `tokens` may be
+  // null), which must outlive the server.
+  static absl::StatusOr<std::unique_ptr<GatewayServer>> Start(GatewayOptions options,
+                                                              ForwarderDependencies dependencies);
 
   ~GatewayServer();
 
@@ -72,8 +75,6 @@ class GatewayServer {
   void SetServing(bool serving);
 
   GatewayOptions options_;
-  std::unique_ptr<upstream::TokenSource> tokens_;
-  std::unique_ptr<upstream::CurlHttpClient> http_;
   std::unique_ptr<Forwarder> forwarder_;
   std::unique_ptr<SessionServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;

@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/header_value.h"
 #include "convert/rest_json.h"
 #include "google/api/annotations.pb.h"
 #include "google/protobuf/struct.pb.h"
@@ -17,10 +18,6 @@ namespace {
 
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
-
-bool HasLineBreakOrNul(absl::string_view value) {
-  return value.find_first_of(absl::string_view("\r\n\0", 3)) != absl::string_view::npos;
-}
 
 std::string Quote(absl::string_view value) {
   // Values in messages are caller input: show them escaped and short.
@@ -172,7 +169,7 @@ absl::Status Route::CheckValue(const Binding& binding, absl::string_view value,
   std::string reason;
   if (value.empty()) {
     reason = "must not be empty";
-  } else if (HasLineBreakOrNul(value)) {
+  } else if (ContainsCrLfNul(value)) {
     reason = absl::StrCat("must not contain CR, LF or NUL, got ", Quote(value));
   } else if (binding.pattern != nullptr && !re2::RE2::FullMatch(re2::StringPiece(value.data(), value.size()), *binding.pattern)) {
     reason = absl::StrCat("must match ", binding.pattern->pattern(), ", got ", Quote(value));
@@ -250,7 +247,7 @@ absl::Status Route::ValidateHeaderValue(absl::string_view header, absl::string_v
   for (const Binding& binding : bindings_) {
     if (binding.header == header) return CheckValue(binding, value, nullptr);
   }
-  if (HasLineBreakOrNul(value)) {
+  if (ContainsCrLfNul(value)) {
     return absl::InvalidArgumentError(absl::StrCat(header, ": must not contain CR, LF or NUL"));
   }
   return absl::OkStatus();

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "convert/internal/utf8.h"
+#include "common/json_text.h"
 #include "convert/rest_json.h"
 #include "google/protobuf/any.pb.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -54,7 +54,7 @@ size_t AppendValidUtf8(absl::string_view bytes, size_t max_size, std::string* ou
     size_t consumed = 1;
     absl::string_view piece = bytes.substr(i, 1);
     if (data[i] >= 0x80) {
-      const size_t length = convert::internal::Utf8SequenceLength(data + i, bytes.size() - i);
+      const size_t length = Utf8SequenceLength(data + i, bytes.size() - i);
       piece = length == 0 ? kReplacementCharacter : bytes.substr(i, length);
       consumed = std::max<size_t>(length, 1);
     }

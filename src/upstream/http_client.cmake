@@ -21,5 +21,5 @@ target_include_directories(session_gateway_http PUBLIC
   $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/src>)
 target_link_libraries(session_gateway_http
   PUBLIC absl::any_invocable absl::status absl::statusor absl::time
-  PRIVATE CURL::libcurl Threads::Threads absl::flat_hash_map absl::strings)
+  PRIVATE session_gateway_base CURL::libcurl Threads::Threads absl::flat_hash_map absl::strings)
 session_gateway_warnings(session_gateway_http)

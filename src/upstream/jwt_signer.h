@@ -22,7 +22,8 @@
 //
 // A JwtSigner is immutable once built, so one instance can be shared by all
 // request threads. Nothing here throws, and no error message ever contains
-// key material.
+// key material. This library only signs; tests check tokens with the
+// verifier in tests/support/jwt_verifier.h.
 
 #ifndef SESSION_GATEWAY_UPSTREAM_JWT_SIGNER_H_
 #define SESSION_GATEWAY_UPSTREAM_JWT_SIGNER_H_
@@ -109,22 +110,6 @@ class JwtSigner {
   // base64url of the header JSON, which is the same for every token.
   const std::string encoded_header_;
 };
-
-// Checks a compact JWS that claims to be ES512 against `public_key_pem`, a
-// "-----BEGIN PUBLIC KEY-----" (SubjectPublicKeyInfo) block holding an EC
-// P-521 key, and returns the decoded claims JSON text.
-//
-// Succeeds only if the token has exactly three base64url parts without
-// padding, the header is a JSON object whose "alg" is "ES512", the claims
-// are a JSON object, and the signature is a valid 132-byte raw R || S
-// ECDSA P-521 signature over SHA-512 of "<header>.<claims>". It does not
-// look at "kid", "exp", "nbf" or any other claim: deciding whether the
-// claims are acceptable is left to the caller.
-//
-// Returns kInvalidArgument for a malformed token or an unusable key and
-// kUnauthenticated if the signature does not verify.
-absl::StatusOr<std::string> VerifyEs512Jwt(absl::string_view jwt,
-                                           absl::string_view public_key_pem);
 
 }  // namespace upstream
 }  // namespace session_gateway

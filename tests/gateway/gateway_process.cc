@@ -1,11 +1,10 @@
 #include "gateway/gateway_process.h"
 
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/read_file.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
@@ -42,10 +41,7 @@ std::unique_ptr<gr4vy::sessions::v1::SessionService::Stub> GatewayProcess::NewSt
 }
 
 std::string GatewayProcess::Stderr() const {
-  std::ifstream in(process_->stderr_path());
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+  return ReadFile(process_->stderr_path()).value_or("");
 }
 
 }  // namespace testing

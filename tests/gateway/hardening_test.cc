@@ -8,13 +8,13 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/read_file.h"
 #include "gateway/gateway_process.h"
 #include "gateway/tls_files.h"
 #include "gmock/gmock.h"
@@ -43,11 +43,10 @@ using ::testing::HasSubstr;
 
 constexpr char kToken[] = "secret-token-d41d8cd98f00b204";
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+std::string FileContents(const std::string& path) {
+  absl::StatusOr<std::string> contents = ReadFile(path);
+  EXPECT_TRUE(contents.ok()) << contents.status();
+  return contents.value_or("");
 }
 
 grpc::Status Call(SessionService::Stub& stub, const std::string& id, CreateSession* response,
@@ -279,7 +278,7 @@ TEST(TransportSecurityTest, GatewayServesTlsToARealTlsClient) {
   auto gateway = GatewayProcess::Start({"--tls_cert_file=" + tls.cert(), "--tls_key_file=" + tls.key()});
   ASSERT_TRUE(gateway.ok()) << gateway.status();
   grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs = ReadFile(tls.cert());
+  ssl.pem_root_certs = FileContents(tls.cert());
   grpc::ChannelArguments args;
   args.SetSslTargetNameOverride("localhost");
   auto channel = grpc::CreateCustomChannel((*gateway)->address(), grpc::SslCredentials(ssl), args);

@@ -1,8 +1,9 @@
-// How the gateway handles what gRPC hands it, end to end: request bytes it
-// parses itself (nesting up to --max_json_depth, malformed input), the
-// request size limit, and the one log line per call carrying a timestamp
-// and the code its caller saw, also for calls cut by a deadline, by the
-// caller or by shutdown. Real binaries on 127.0.0.1, every call bounded.
+// How the gateway handles what gRPC hands it, end to end: malformed request
+// bytes (and that protobuf logs nothing about them), the request size
+// limit, and the one log line per call carrying a timestamp and the code
+// its caller saw, also for calls cut by a deadline, by the caller or by
+// shutdown. Real binaries on 127.0.0.1, every call bounded. Request depth
+// limits and the empty request are checked in-process (forwarder_test.cc).
 #include <signal.h>
 
 #include <chrono>
@@ -53,12 +54,6 @@ CreatePaymentServiceDefinitionSessionRequest Nested(int levels) {
   for (int i = 1; i < levels; ++i) level = (*level->mutable_fields())["d"].mutable_struct_value();
   (*level->mutable_fields())["d"].set_number_value(1);
   return request;
-}
-
-std::string DeepPath(int members) {
-  std::string path = "$.request_body";
-  for (int i = 0; i < members; ++i) path += ".d";
-  return path;
 }
 
 // The google.rpc.BadRequest detail of a failed call, if any.
@@ -144,40 +139,6 @@ class RequestHandlingTest : public ::testing::Test {
   std::unique_ptr<gr4vy::sessions::v1::SessionService::Stub> stub_;
 };
 
-TEST_F(RequestHandlingTest, BodiesNestedUpToMaxJsonDepthAreForwarded) {
-  Start();  // --max_json_depth defaults to 100.
-  // 34 levels is what gRPC's own parser (protobuf's limit of 100 messages)
-  // answered with an empty UNIMPLEMENTED.
-  for (int levels : {34, 100}) {
-    grpc::Status status = Call(Nested(levels));
-    EXPECT_TRUE(status.ok()) << levels << ": " << status.error_code() << " " << status.error_message();
-  }
-  auto seen = upstream_->WaitForRequests(2, absl::Seconds(5));
-  ASSERT_TRUE(seen.ok()) << seen.status();
-  EXPECT_THAT((*seen)[1].body, HasSubstr(R"({"d":{"d":{"d":)"));
-}
-
-TEST_F(RequestHandlingTest, DeeperBodiesAreInvalidArgumentNamingThePath) {
-  Start({"--max_json_depth=20"});
-  for (int levels : {21, 500}) {
-    grpc::Status status = Call(Nested(levels));
-    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << levels;
-    EXPECT_EQ(status.error_message(),
-              absl::StrCat(DeepPath(20), ": is nested deeper than --max_json_depth (20 levels)"));
-    EXPECT_EQ(BadRequestOf(status).field_violations(0).field(), DeepPath(20));
-  }
-  // Arrays cost protobuf less per level, so they reach the route's own
-  // check, which names the path too.
-  CreatePaymentServiceDefinitionSessionRequest arrays = Nested(1);
-  google::protobuf::Value* value = &(*arrays.mutable_request_body()->mutable_fields())["a"];
-  for (int i = 0; i < 21; ++i) value = value->mutable_list_value()->add_values();
-  value->set_number_value(1);
-  grpc::Status status = Call(arrays);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(status.error_message(), HasSubstr("$.request_body.a[0][0]"));
-  EXPECT_EQ(UpstreamRequests(), 0);
-}
-
 TEST_F(RequestHandlingTest, MalformedBytesAreInvalidArgumentWithBadRequestAndNoLibraryLog) {
   Start();
   CreatePaymentServiceDefinitionSessionRequest request = Nested(2);
@@ -210,13 +171,6 @@ TEST_F(RequestHandlingTest, MalformedBytesAreInvalidArgumentWithBadRequestAndNoL
   for (const std::string& line : CallLines()) EXPECT_THAT(line, HasSubstr("grpc_code=INVALID_ARGUMENT"));
   EXPECT_THAT(gateway_->Stderr(), Not(HasSubstr("libprotobuf")));
   EXPECT_THAT(gateway_->Stderr(), Not(HasSubstr("UTF-8")));
-}
-
-TEST_F(RequestHandlingTest, AnEmptyRequestIsAnEmptyMessage) {
-  Start();
-  grpc::Status status = RawCall("");
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(status.error_message(), "$.payment_service_definition_id: must not be empty");
 }
 
 TEST_F(RequestHandlingTest, OversizedRequestIsResourceExhaustedAndLogged) {

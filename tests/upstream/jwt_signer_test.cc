@@ -9,8 +9,6 @@
 #include <openssl/x509.h>
 
 #include <cstdint>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <memory>
 #include <regex>
@@ -29,13 +27,16 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/read_file.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "support/jwt_verifier.h"
 
 namespace session_gateway {
 namespace upstream {
 namespace {
 
+using ::session_gateway::testing::VerifyEs512Jwt;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -54,10 +55,9 @@ using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
 std::string ReadTestdata(absl::string_view name) {
   const std::string path =
       absl::StrCat(SESSION_GATEWAY_JWT_TESTDATA_DIR, "/", name);
-  std::ifstream file(path, std::ios::binary);
-  EXPECT_TRUE(file.is_open()) << path;
-  return std::string((std::istreambuf_iterator<char>(file)),
-                     std::istreambuf_iterator<char>());
+  absl::StatusOr<std::string> contents = ReadFile(path);
+  EXPECT_TRUE(contents.ok()) << contents.status();
+  return contents.value_or("");
 }
 
 std::string TestdataPath(absl::string_view name) {

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "convert/internal/utf8.h"
+#include "common/json_text.h"
 
 namespace session_gateway {
 namespace convert {

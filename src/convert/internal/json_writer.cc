@@ -7,62 +7,10 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "convert/internal/number_format.h"
-#include "convert/internal/utf8.h"
 
 namespace session_gateway {
 namespace convert {
 namespace internal {
-namespace {
-
-const char* ShortEscape(unsigned char c) {
-  switch (c) {
-    case '"': return "\\\"";
-    case '\\': return "\\\\";
-    case '\b': return "\\b";
-    case '\f': return "\\f";
-    case '\n': return "\\n";
-    case '\r': return "\\r";
-    case '\t': return "\\t";
-    default: return nullptr;
-  }
-}
-
-}  // namespace
-
-bool AppendJsonString(absl::string_view text, std::string* out) {
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  const size_t n = text.size();
-  out->reserve(out->size() + n + 2);
-  out->push_back('"');
-  size_t run_start = 0;
-  size_t i = 0;
-  while (i < n) {
-    unsigned char c = s[i];
-    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-      ++i;
-      continue;
-    }
-    if (c >= 0x80) {
-      size_t len = Utf8SequenceLength(s + i, n - i);
-      if (len == 0) return false;
-      i += len;
-      continue;
-    }
-    out->append(text.data() + run_start, i - run_start);
-    if (const char* escape = ShortEscape(c)) {
-      out->append(escape);
-    } else {
-      static constexpr char kHex[] = "0123456789abcdef";
-      char buffer[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
-      out->append(buffer, sizeof(buffer));
-    }
-    run_start = ++i;
-  }
-  out->append(text.data() + run_start, n - run_start);
-  out->push_back('"');
-  return true;
-}
-
 void JsonWriter::NewLine() {
   out_->push_back('\n');
   out_->append(2 * has_members_.size(), ' ');

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "common/json_text.h"
 #include "convert/internal/json_path.h"
 #include "google/protobuf/struct.pb.h"
 
@@ -17,10 +18,8 @@ namespace session_gateway {
 namespace convert {
 namespace internal {
 
-// Appends `text` as a quoted JSON string. Escapes '"', '\\' and control
-// characters; everything else, including non-ASCII, is copied raw. Returns
-// false, having appended an unspecified prefix, if `text` is not valid UTF-8.
-bool AppendJsonString(absl::string_view text, std::string* out);
+// Quoting and escaping is shared with the JWT signer (common/json_text.h).
+using ::session_gateway::AppendJsonString;
 
 // Writes one JSON document into a string, inserting separators and (when
 // pretty) newlines and indentation. The caller is responsible for calling
