@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "gateway/forwarder.h"
+#include "gateway/gateway_metrics.h"
 #include "gateway/session_service.h"
 #include "grpcpp/server.h"
 #include "upstream/curl_http_client.h"
@@ -43,6 +44,13 @@ struct GatewayOptions {
   // are set; plaintext otherwise.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // With TLS: require client certificates signed by this PEM CA bundle.
+  std::string tls_client_ca_file;
+  // With TLS: how often the certificate, key and client CA files are
+  // re-read (see server_credentials.h).
+  absl::Duration tls_reload_interval = absl::Seconds(60);
+  // Where calls are counted; null: nowhere. Not owned; outlives the server.
+  GatewayMetrics* metrics = nullptr;
   ForwarderOptions forwarder;
   upstream::CurlHttpClient::Options http;
 };
