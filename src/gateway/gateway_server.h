@@ -20,7 +20,6 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "gateway/forwarder.h"
-#include "gateway/gateway_metrics.h"
 #include "gateway/session_service.h"
 #include "grpcpp/server.h"
 #include "upstream/curl_http_client.h"
@@ -28,6 +27,8 @@
 
 namespace session_gateway {
 namespace gateway {
+
+class GatewayMetrics;  // gateway_metrics.h
 
 // The options mirror the gateway's flags, and Start()'s errors name an
 // option by its flag (e.g. "--listen: 127.0.0.1:50051 is already in use").
