@@ -76,3 +76,7 @@ endif()
 # cpp-httplib (the sandbox's HTTP server). Debian builds it as a library
 # whose header layout depends on the CPPHTTPLIB_* macros in its .pc file.
 pkg_check_modules(SESSION_GATEWAY_HTTPLIB REQUIRED IMPORTED_TARGET GLOBAL cpp-httplib)
+
+# prometheus-cpp (Debian's prometheus-cpp-dev): the gateway's /metrics
+# endpoint. core holds the registry and metric types, pull the HTTP exposer.
+find_package(prometheus-cpp CONFIG REQUIRED)

@@ -13,6 +13,7 @@ packages=(
   golang-github-gogo-googleapis-dev grpc-proto
   clang-14 libclang-rt-14-dev nghttp2-client nginx
   python3 python3-jsonschema python3-cryptography
+  prometheus-cpp-dev python3-prometheus-client python3-yaml
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -66,4 +66,16 @@ absl::Status CheckTlsKeyPair(const std::string& cert_file, const std::string& ke
   return absl::OkStatus();
 }
 
+absl::Status CheckTlsClientCaFile(const std::string& ca_file) {
+  auto bio = Open(ca_file, "--tls_client_ca_file");
+  if (!bio.ok()) return bio.status();
+  std::unique_ptr<X509, X509Deleter> first(PEM_read_bio_X509(bio->get(), nullptr, NoPassphrase, nullptr));
+  ERR_clear_error();
+  if (first == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--tls_client_ca_file: ", ca_file, " holds no PEM certificate"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace session_gateway

@@ -23,6 +23,12 @@ namespace session_gateway {
 // their contents.
 absl::Status CheckTlsKeyPair(const std::string& cert_file, const std::string& key_file);
 
+// kInvalidArgument unless `ca_file` holds at least one PEM certificate: the
+// CA bundle that client certificates must chain to (--tls_client_ca_file,
+// the flag messages name). An empty or unreadable bundle would otherwise
+// start a server that refuses every caller.
+absl::Status CheckTlsClientCaFile(const std::string& ca_file);
+
 }  // namespace session_gateway
 
 #endif  // SESSION_GATEWAY_COMMON_TLS_KEY_PAIR_H_

@@ -14,13 +14,18 @@
 #include "common/header_value.h"
 #include "common/host_port.h"
 #include "common/read_file.h"
+#include "common/reload_signal.h"
 #include "common/stop_signals.h"
 #include "common/tls_key_pair.h"
 #include "common/upstream_url.h"
+#include "gateway/gateway_metrics.h"
 #include "gateway/gateway_server.h"
+#include "gateway/metrics_endpoint.h"
+#include "google/protobuf/descriptor.h"
 #include "sandbox/sandbox_server.h"
 #include "upstream/curl_http_client.h"
 #include "upstream/jwt_signer.h"
+#include "upstream/reloadable_token_source.h"
 #include "upstream/token_source.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
@@ -64,6 +69,15 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "with status 1.");
 ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate chain: serve gRPC over TLS.");
 ABSL_FLAG(std::string, tls_key_file, "", "PEM private key for --tls_cert_file.");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "PEM CA bundle: with TLS, require every caller to present a certificate signed by it "
+          "(mutual TLS).");
+ABSL_FLAG(absl::Duration, tls_reload_interval, absl::Seconds(60),
+          "How often --tls_cert_file, --tls_key_file and --tls_client_ca_file are re-read, so that "
+          "rotated files are served without a restart (1s to 24h).");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port to serve Prometheus metrics on at GET /metrics (port 0: any free port). "
+          "Empty: no metrics endpoint.");
 ABSL_FLAG(bool, log_calls, true, "Log one line per call to stderr.");
 
 namespace {
@@ -75,10 +89,20 @@ using session_gateway::CommandLine;
   std::exit(2);
 }
 
-std::string ReadSecretFile(const std::string& path) {
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path) {
   absl::StatusOr<std::string> contents = session_gateway::ReadFile(path);
-  if (!contents.ok()) UsageError(absl::StrCat("--bearer_token_file: ", contents.status().message()));
+  if (!contents.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--bearer_token_file: ", contents.status().message()));
+  }
   return std::string(absl::StripAsciiWhitespace(*contents));
+}
+
+// A token goes into an HTTP header line.
+absl::Status CheckBearerToken(const std::string& token) {
+  if (session_gateway::ContainsCrLfNul(token)) {
+    return absl::InvalidArgumentError("the bearer token must not contain CR, LF or NUL");
+  }
+  return absl::OkStatus();
 }
 
 CommandLine Spec() {
@@ -95,7 +119,8 @@ CommandLine Spec() {
         "max_attempts", "initial_backoff", "backoff_multiplier", "max_backoff", "max_request_bytes",
         "max_json_depth",
         "max_response_bytes", "upstream_ca_file", "max_upstream_connections", "shutdown_grace",
-        "tls_cert_file", "tls_key_file", "log_calls"}) {
+        "tls_cert_file", "tls_key_file", "tls_client_ca_file", "tls_reload_interval", "metrics_listen",
+        "log_calls"}) {
     spec.flags.push_back({name, absl::StrCat("SESSION_GATEWAY_", absl::AsciiStrToUpper(name))});
   }
   return spec;
@@ -137,23 +162,34 @@ void CheckServingFlags(const session_gateway::gateway::GatewayOptions& options) 
     absl::Status pair = session_gateway::CheckTlsKeyPair(options.tls_cert_file, options.tls_key_file);
     if (!pair.ok()) UsageError(std::string(pair.message()));
   }
+  if (!options.tls_client_ca_file.empty()) {
+    if (options.tls_cert_file.empty()) UsageError("--tls_client_ca_file needs --tls_cert_file and --tls_key_file");
+    absl::Status ca = session_gateway::CheckTlsClientCaFile(options.tls_client_ca_file);
+    if (!ca.ok()) UsageError(std::string(ca.message()));
+  }
+  if (options.tls_reload_interval < absl::Seconds(1) || options.tls_reload_interval > absl::Hours(24)) {
+    UsageError("--tls_reload_interval must be from 1s to 24h");
+  }
+  if (const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen); !metrics_listen.empty()) {
+    auto address = session_gateway::gateway::MetricsEndpoint::ParseAddress(metrics_listen);
+    if (!address.ok()) UsageError(std::string(address.status().message()));
+  }
 }
 
-// The gateway's credentials; signed tokens are cached (see
-// CachingTokenSource) and refreshed on `refresher`.
-std::unique_ptr<session_gateway::upstream::TokenSource> Credentials(session_gateway::Executor* refresher) {
+// The token source the credential files describe; errors name the flag and
+// hold no secret. Run at start-up and again on every SIGHUP. Signed tokens
+// are cached (see CachingTokenSource) and refreshed on `refresher`.
+absl::StatusOr<std::unique_ptr<session_gateway::upstream::TokenSource>> LoadFileCredentials(
+    const std::string& key_file, const std::string& token_file, session_gateway::Executor* refresher) {
   using namespace session_gateway::upstream;
-  const std::string key_file = absl::GetFlag(FLAGS_private_key_file);
-  const std::string token_file = absl::GetFlag(FLAGS_bearer_token_file);
-  if (!key_file.empty() && !token_file.empty()) {
-    UsageError("give --private_key_file or --bearer_token_file, not both");
-  }
   if (!key_file.empty()) {
     JwtOptions options;
     options.issuer = absl::StrCat("session-gateway/", session_gateway::ProjectVersion());
     options.lifetime = absl::GetFlag(FLAGS_jwt_lifetime);
     auto signer = JwtSigner::FromFile(key_file, options);
-    if (!signer.ok()) UsageError(absl::StrCat("--private_key_file: ", signer.status().message()));
+    if (!signer.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--private_key_file: ", signer.status().message()));
+    }
     // One token per scope list, reused for half its lifetime: a P-521
     // signature per call would cost about 200 us of CPU each.
     std::unique_ptr<TokenSource> tokens = std::make_unique<CachingTokenSource>(
@@ -163,17 +199,68 @@ std::unique_ptr<session_gateway::upstream::TokenSource> Credentials(session_gate
     if (scopes.empty()) return tokens;  // Each call's own scopes.
     return std::make_unique<FixedScopesTokenSource>(std::move(tokens), std::move(scopes));
   }
-  std::string token;
-  if (!token_file.empty()) {
-    token = ReadSecretFile(token_file);
-  } else if (const char* env = std::getenv("GR4VY_BEARER_TOKEN"); env != nullptr) {
-    token = std::string(absl::StripAsciiWhitespace(env));
+  absl::StatusOr<std::string> token = ReadSecretFile(token_file);
+  if (!token.ok()) return token.status();
+  if (token->empty()) return absl::InvalidArgumentError(absl::StrCat("--bearer_token_file: ", token_file, " is empty"));
+  if (absl::Status s = CheckBearerToken(*token); !s.ok()) return s;
+  return std::make_unique<StaticTokenSource>(*std::move(token));
+}
+
+// The upstream credentials from the flags, or null for none. Those read
+// from a file come wrapped in a ReloadableTokenSource, returned in
+// `reloadable` too, for SIGHUP to re-read.
+std::unique_ptr<session_gateway::upstream::TokenSource> Credentials(
+    session_gateway::Executor* refresher, session_gateway::upstream::ReloadableTokenSource** reloadable) {
+  using namespace session_gateway::upstream;
+  *reloadable = nullptr;
+  const std::string key_file = absl::GetFlag(FLAGS_private_key_file);
+  const std::string token_file = absl::GetFlag(FLAGS_bearer_token_file);
+  if (!key_file.empty() && !token_file.empty()) {
+    UsageError("give --private_key_file or --bearer_token_file, not both");
   }
+  if (!key_file.empty() || !token_file.empty()) {
+    auto tokens = ReloadableTokenSource::Create(
+        [key_file, token_file, refresher] { return LoadFileCredentials(key_file, token_file, refresher); });
+    if (!tokens.ok()) UsageError(std::string(tokens.status().message()));
+    *reloadable = tokens->get();
+    return *std::move(tokens);
+  }
+  // The environment cannot change under a running process: nothing to
+  // reload.
+  const char* env = std::getenv("GR4VY_BEARER_TOKEN");
+  const std::string token = env == nullptr ? "" : std::string(absl::StripAsciiWhitespace(env));
   if (token.empty()) return nullptr;
-  if (session_gateway::ContainsCrLfNul(token)) {
-    UsageError("the bearer token must not contain CR, LF or NUL");
-  }
+  if (absl::Status s = CheckBearerToken(token); !s.ok()) UsageError(std::string(s.message()));
   return std::make_unique<StaticTokenSource>(token);
+}
+
+// Re-reads the credential files on SIGHUP; one line on stderr either way,
+// naming the flag but never a secret.
+void ReloadCredentials(session_gateway::upstream::ReloadableTokenSource* tokens) {
+  if (tokens == nullptr) {
+    std::fprintf(stderr,
+                 "session-gateway: SIGHUP: no --private_key_file or --bearer_token_file to re-read\n");
+    return;
+  }
+  absl::Status reloaded = tokens->Reload();
+  if (reloaded.ok()) {
+    std::fprintf(stderr, "session-gateway: SIGHUP: upstream credentials re-read\n");
+  } else {
+    std::fprintf(stderr, "session-gateway: SIGHUP: keeping the previous upstream credentials: %s\n",
+                 std::string(reloaded.message()).c_str());
+  }
+}
+
+// The metrics' label values: the short names of SessionService's RPCs, as
+// the call log prints them.
+std::vector<std::string> SessionServiceMethods() {
+  std::vector<std::string> methods;
+  const google::protobuf::ServiceDescriptor* service =
+      google::protobuf::DescriptorPool::generated_pool()->FindServiceByName("gr4vy.sessions.v1.SessionService");
+  for (int i = 0; service != nullptr && i < service->method_count(); ++i) {
+    methods.push_back(service->method(i)->name());
+  }
+  return methods;
 }
 
 }  // namespace
@@ -188,6 +275,7 @@ int main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 #endif
   session_gateway::BlockStopSignals();
+  session_gateway::BlockReloadSignal();
 
   session_gateway::ParseCommandLineOrExit(argc, argv, Spec());
 
@@ -197,6 +285,8 @@ int main(int argc, char** argv) {
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
+  options.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
+  options.tls_reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
   CheckServingFlags(options);
   auto& fw = options.forwarder;
   fw.upstream_base = UpstreamBase();
@@ -259,13 +349,29 @@ int main(int argc, char** argv) {
   // It also refreshes tokens. Declared before the HTTP client, so that it
   // outlives the client's last callbacks.
   session_gateway::ThreadPoolExecutor executor(session_gateway::ThreadPoolExecutor::DefaultThreads());
-  std::unique_ptr<session_gateway::upstream::TokenSource> tokens = Credentials(&executor);
+  session_gateway::upstream::ReloadableTokenSource* reloadable_tokens = nullptr;
+  std::unique_ptr<session_gateway::upstream::TokenSource> tokens = Credentials(&executor, &reloadable_tokens);
   if (tokens == nullptr && sandbox == nullptr) {
     // Still start: callers may send their own authorization metadata.
     std::fprintf(stderr,
                  "session-gateway: warning: no upstream credentials (--private_key_file, "
                  "--bearer_token_file or GR4VY_BEARER_TOKEN): calls without their own authorization "
                  "metadata will be refused upstream\n");
+  }
+  // Metrics first: a refused --metrics_listen must stop the start before
+  // the gateway says it listens.
+  std::unique_ptr<session_gateway::gateway::GatewayMetrics> metrics;
+  std::unique_ptr<session_gateway::gateway::MetricsEndpoint> metrics_endpoint;
+  if (const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen); !metrics_listen.empty()) {
+    metrics = std::make_unique<session_gateway::gateway::GatewayMetrics>(SessionServiceMethods());
+    auto endpoint = session_gateway::gateway::MetricsEndpoint::Start(metrics_listen, metrics->registry());
+    if (!endpoint.ok()) {
+      std::fprintf(stderr, "session-gateway: %s\n", std::string(endpoint.status().message()).c_str());
+      return absl::IsInvalidArgument(endpoint.status()) ? 2 : 1;
+    }
+    metrics_endpoint = *std::move(endpoint);
+    options.metrics = metrics.get();
+    std::fprintf(stderr, "session-gateway: metrics on http://%s/metrics\n", metrics_endpoint->address().c_str());
   }
   auto http = session_gateway::upstream::CurlHttpClient::Create(http_options);
   if (!http.ok()) {
@@ -283,6 +389,10 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "session-gateway: forwarding to %s\n", fw.upstream_base.c_str());
   std::printf("listening on %s\n", (*server)->address().c_str());
   std::fflush(stdout);
+
+  // Declared after the credentials and the server, so destroyed (and
+  // joined) before them: it reloads credentials the server is using.
+  session_gateway::ReloadSignalWatcher reload([reloadable_tokens] { ReloadCredentials(reloadable_tokens); });
 
   int signal_number = session_gateway::WaitForStopSignal();
   session_gateway::ExitOnNextStopSignal("session-gateway");

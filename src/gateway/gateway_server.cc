@@ -1,15 +1,11 @@
 #include "gateway/gateway_server.h"
 
-#include <netdb.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "common/address_in_use.h"
 #include "common/host_port.h"
-#include "common/read_file.h"
+#include "gateway/server_credentials.h"
 #include "gr4vy/sessions/v1/session_service.grpc.pb.h"
 #include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -19,35 +15,6 @@
 
 namespace session_gateway {
 namespace gateway {
-namespace {
-
-// Whether another socket listens on `address`, found by trying to bind it
-// the way gRPC does (SO_REUSEADDR, no SO_REUSEPORT). Only used to explain
-// why gRPC could not listen: gRPC itself does not say.
-bool AddressInUse(const HostPort& address) {
-  if (address.port == 0) return false;
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* results = nullptr;
-  if (getaddrinfo(address.host.c_str(), std::to_string(address.port).c_str(), &hints, &results) != 0) {
-    return false;
-  }
-  bool in_use = false;
-  for (addrinfo* ai = results; ai != nullptr && !in_use; ai = ai->ai_next) {
-    int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-    if (fd < 0) continue;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    in_use = bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno == EADDRINUSE;
-    close(fd);
-  }
-  freeaddrinfo(results);
-  return in_use;
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
     GatewayOptions options, ForwarderDependencies dependencies) {
@@ -62,16 +29,9 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   }
   gateway->service_ = std::make_unique<SessionServiceImpl>(gateway->forwarder_.get());
 
-  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
-  if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
-    absl::StatusOr<std::string> cert = ReadFile(options.tls_cert_file);
-    if (!cert.ok()) return absl::InvalidArgumentError(absl::StrCat("--tls_cert_file: ", cert.status().message()));
-    absl::StatusOr<std::string> key = ReadFile(options.tls_key_file);
-    if (!key.ok()) return absl::InvalidArgumentError(absl::StrCat("--tls_key_file: ", key.status().message()));
-    grpc::SslServerCredentialsOptions ssl;
-    ssl.pem_key_cert_pairs.push_back({*key, *cert});
-    credentials = grpc::SslServerCredentials(ssl);
-  }
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = BuildServerCredentials(
+      {options.tls_cert_file, options.tls_key_file, options.tls_client_ca_file, options.tls_reload_interval});
+  if (!credentials.ok()) return credentials.status();
 
   // The built-in health service does not register its schema; linking the
   // generated messages puts grpc.health.v1 in the descriptor pool, so that
@@ -84,7 +44,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
 
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options.listen, credentials, &port);
+  builder.AddListeningPort(options.listen, *credentials, &port);
   // gRPC sets SO_REUSEPORT by default, so a second gateway on a port in use
   // would start and silently take half of the first one's connections.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);

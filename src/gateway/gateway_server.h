@@ -31,6 +31,8 @@
 namespace session_gateway {
 namespace gateway {
 
+class GatewayMetrics;  // gateway_metrics.h
+
 // The options mirror the gateway's flags, and Start()'s errors name an
 // option by its flag (e.g. "--listen: 127.0.0.1:50051 is already in use").
 struct GatewayOptions {
@@ -46,6 +48,13 @@ struct GatewayOptions {
   // are set; plaintext otherwise.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // With TLS: require client certificates signed by this PEM CA bundle.
+  std::string tls_client_ca_file;
+  // With TLS: how often the certificate, key and client CA files are
+  // re-read (see server_credentials.h).
+  absl::Duration tls_reload_interval = absl::Seconds(60);
+  // Where calls are counted; null: nowhere. Not owned; outlives the server.
+  GatewayMetrics* metrics = nullptr;
   ForwarderOptions forwarder;
 };
 

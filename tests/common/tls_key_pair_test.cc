@@ -42,5 +42,23 @@ TEST(CheckTlsKeyPairTest, NamesTheFlagOfTheFileAtFault) {
   }
 }
 
+TEST(CheckTlsClientCaFileTest, AcceptsACertificateAndNamesItsFlagOtherwise) {
+  TlsFiles ca("client_ca");
+  ASSERT_TRUE(ca.ok());
+  EXPECT_TRUE(CheckTlsClientCaFile(ca.cert()).ok());
+  const std::string empty = ca.dir() + "/empty.pem";
+  std::ofstream(empty) << "";
+  const std::string missing = ca.dir() + "/missing.pem";
+  for (const auto& [file, message] : std::vector<std::pair<std::string, std::string>>{
+           {missing, "--tls_client_ca_file: cannot read " + missing},
+           {empty, "--tls_client_ca_file: " + empty + " holds no PEM certificate"},
+           {ca.key(), "--tls_client_ca_file: " + ca.key() + " holds no PEM certificate"}}) {
+    absl::Status status = CheckTlsClientCaFile(file);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << file;
+    EXPECT_THAT(status.message(), HasSubstr(message));
+    EXPECT_THAT(status.message(), ::testing::Not(HasSubstr("BEGIN")));
+  }
+}
+
 }  // namespace
 }  // namespace session_gateway

@@ -289,5 +289,62 @@ TEST(StartupTest, RealUpstreamWithoutCredentialsWarnsAndStillStarts) {
   EXPECT_THAT((*sandbox)->Stderr(), Not(HasSubstr("warning")));
 }
 
+TEST(StartupTest, ClientCaAndReloadIntervalAreChecked) {
+  TlsFiles tls("tls_client_ca");
+  ASSERT_TRUE(tls.ok());
+  const std::string garbage = tls.dir() + "/garbage.pem";
+  std::ofstream(garbage) << "not a PEM file\n";
+  const std::vector<std::string> serving = {"--listen=127.0.0.1:0", "--tls_cert_file=" + tls.cert(),
+                                            "--tls_key_file=" + tls.key()};
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  for (Case& c : std::vector<Case>{
+           {{"--tls_client_ca_file=" + garbage}, "--tls_client_ca_file: " + garbage + " holds no PEM certificate"},
+           {{"--tls_client_ca_file=" + tls.key()}, "--tls_client_ca_file: "},
+           {{"--tls_client_ca_file=" + tls.dir() + "/missing.pem"}, "--tls_client_ca_file: cannot read"},
+           {{"--tls_reload_interval=0s"}, "--tls_reload_interval must be from 1s to 24h"},
+           {{"--tls_reload_interval=25h"}, "--tls_reload_interval must be from 1s to 24h"}}) {
+    std::vector<std::string> args = serving;
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    Refusal refusal = RunExpectingExit(args);
+    EXPECT_FALSE(refusal.listened) << c.message;
+    ASSERT_TRUE(refusal.exit.has_value()) << c.message;
+    EXPECT_TRUE(refusal.exit->ExitedWith(2)) << c.message << ": " << refusal.exit->ToString();
+    EXPECT_THAT(refusal.stderr_text, HasSubstr(c.message));
+  }
+  // A client CA without a server certificate cannot ask for client ones.
+  Refusal plaintext = RunExpectingExit({"--listen=127.0.0.1:0", "--tls_client_ca_file=" + tls.cert()});
+  ASSERT_TRUE(plaintext.exit.has_value());
+  EXPECT_TRUE(plaintext.exit->ExitedWith(2)) << plaintext.exit->ToString();
+  EXPECT_THAT(plaintext.stderr_text, HasSubstr("--tls_client_ca_file needs --tls_cert_file and --tls_key_file"));
+}
+
+TEST(StartupTest, MetricsListenIsValidated) {
+  for (const char* listen : {"127.0.0.1:99999", "127.0.0.1", "127.0.0.1:http", "a,127.0.0.1:1"}) {
+    Refusal refusal = RunExpectingExit({"--listen=127.0.0.1:0", absl::StrCat("--metrics_listen=", listen)});
+    EXPECT_FALSE(refusal.listened) << listen;
+    ASSERT_TRUE(refusal.exit.has_value()) << listen;
+    EXPECT_TRUE(refusal.exit->ExitedWith(2)) << listen << ": " << refusal.exit->ToString();
+    EXPECT_THAT(refusal.stderr_text, HasSubstr("--metrics_listen: ")) << listen;
+  }
+}
+
+TEST(StartupTest, MetricsPortInUseIsRefused) {
+  auto first = GatewayProcess::Start({"--metrics_listen=127.0.0.1:0"});
+  ASSERT_TRUE(first.ok()) << first.status();
+  const std::string log = (*first)->Stderr();
+  const size_t at = log.find("metrics on http://");
+  ASSERT_NE(at, std::string::npos) << log;
+  const size_t start = at + std::string("metrics on http://").size();
+  const std::string address = log.substr(start, log.find("/metrics", start) - start);
+  Refusal second = RunExpectingExit({"--listen=127.0.0.1:0", "--metrics_listen=" + address});
+  EXPECT_FALSE(second.listened);
+  ASSERT_TRUE(second.exit.has_value()) << second.stderr_text;
+  EXPECT_TRUE(second.exit->ExitedWith(1)) << second.exit->ToString();
+  EXPECT_THAT(second.stderr_text, HasSubstr(absl::StrCat("--metrics_listen: ", address, " is already in use")));
+}
+
 }  // namespace
 }  // namespace session_gateway
