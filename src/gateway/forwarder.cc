@@ -1,5 +1,7 @@
 #include "gateway/forwarder.h"
 
+#include <unistd.h>
+
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -11,6 +13,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "gateway/gateway_metrics.h"
+#include "gateway/trace_context.h"
 #include "common/header_value.h"
 #include "common/uuid.h"
 #include "convert/rest_json.h"
@@ -72,8 +76,30 @@ std::string CallerAuthorization(const grpc::CallbackServerContext& context) {
   return value;
 }
 
-std::string Timestamp(absl::Time now) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", now, absl::UTCTimeZone());
+// The call's trace context from its `traceparent` and `tracestate`
+// metadata. A `traceparent` sent more than once is invalid (the spec), so
+// it starts a new trace; several `tracestate` values are one list.
+TraceContext TraceFor(const grpc::CallbackServerContext& context) {
+  const auto& metadata = context.client_metadata();
+  auto parents = metadata.equal_range(kTraceParentHeader);
+  std::string traceparent;
+  if (parents.first != parents.second && std::next(parents.first) == parents.second) {
+    traceparent.assign(parents.first->second.data(), parents.first->second.size());
+  }
+  std::string tracestate;
+  auto states = metadata.equal_range(kTraceStateHeader);
+  for (auto it = states.first; it != states.second; ++it) {
+    if (!tracestate.empty()) tracestate.push_back(',');
+    tracestate.append(it->second.data(), it->second.size());
+  }
+  thread_local absl::BitGen gen;
+  return TraceContext::ForCall(traceparent, tracestate, gen);
+}
+
+// The caller's request id if valid, else a new one.
+std::string RequestIdFor(const grpc::CallbackServerContext& context) {
+  std::string id = Metadata(context, kRequestIdHeader);
+  return IsValidRequestId(id) ? id : NewRequestId();
 }
 
 bool IsJsonContentType(absl::string_view content_type) {
@@ -92,8 +118,9 @@ class ForwardCall final : public grpc::ServerUnaryReactor {
  public:
   ForwardCall(Forwarder* forwarder, const Forwarder::Method& method,
               grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes,
-              grpc::ByteBuffer* response_bytes)
+              grpc::ByteBuffer* response_bytes, AdmissionControl::Ticket ticket)
       : forwarder_(*forwarder),
+        ticket_(std::move(ticket)),
         route_(*method.route),
         context_(*context),
         request_bytes_(*request_bytes),
@@ -148,6 +175,9 @@ class ForwardCall final : public grpc::ServerUnaryReactor {
   CallFacts facts() const { return CallFacts{request_id_, attempts_}; }
 
   Forwarder& forwarder_;
+  // The call's admission slot, freed when the reactor is deleted (after
+  // gRPC has sent the status), so a call counts until it is really done.
+  AdmissionControl::Ticket ticket_;
   const Route& route_;
   grpc::CallbackServerContext& context_;
   const grpc::ByteBuffer& request_bytes_;
@@ -163,6 +193,7 @@ class ForwardCall final : public grpc::ServerUnaryReactor {
   // Fixed before the first attempt.
   upstream::HttpRequest prototype_;
   std::string request_id_;
+  TraceContext trace_;
   std::string caller_authorization_;  // Empty: the gateway's credentials.
   absl::Time deadline_;
 
@@ -178,6 +209,7 @@ class ForwardCall final : public grpc::ServerUnaryReactor {
 };
 
 void ForwardCall::StartLocked() {
+  trace_ = TraceFor(context_);
   const std::string caller_id = Metadata(context_, kRequestIdHeader);
   request_id_ = caller_id.empty() ? NewRequestId() : caller_id;
   if (!caller_id.empty() && !IsValidRequestId(caller_id)) {
@@ -213,6 +245,10 @@ void ForwardCall::StartLocked() {
   headers.emplace_back("accept", "application/json");
   headers.emplace_back("user-agent", options.user_agent);
   headers.emplace_back(kRequestIdHeader, request_id_);
+  // W3C trace context: the gateway's span is the caller's child and the
+  // upstream's parent.
+  headers.emplace_back(kTraceParentHeader, std::string(trace_.traceparent()));
+  if (!trace_.tracestate().empty()) headers.emplace_back(kTraceStateHeader, std::string(trace_.tracestate()));
 
   // Header-bound fields: the request field, else the caller's metadata,
   // else the gateway's default.
@@ -266,14 +302,20 @@ void ForwardCall::SendAttemptLocked() {
     }
     request.headers.emplace_back("authorization", *std::move(authorization));
   }
+  if (forwarder_.metrics_ != nullptr) forwarder_.metrics_->OnAttempt(/*retry=*/attempts_ > 0);
   ++attempts_;
   forwarder_.stats_.upstream_attempts.fetch_add(1, std::memory_order_relaxed);
+  ticket_.BeginUpstream();
+  forwarder_.UpdateWaitingGauge();
   http_id_ = forwarder_.http_->Start(std::move(request), [this](upstream::HttpResult result) {
     OnHttpDone(std::move(result));
   });
 }
 
 void ForwardCall::OnHttpDone(upstream::HttpResult result) {
+  // The only pending step touches the ticket; the slot stays held.
+  ticket_.EndUpstream();
+  forwarder_.UpdateWaitingGauge();
   // This runs on the HTTP client's event loop, which every exchange
   // shares: decoding here (a 1 MiB body takes milliseconds) would stall
   // them all, so only hand the result over. The reactor stays alive until
@@ -288,6 +330,13 @@ void ForwardCall::HandleResult(upstream::HttpResult result) {
     absl::MutexLock lock(&mu_);
     http_id_ = 0;
     if (result.status.ok()) upstream_status_ = result.response.status;
+    if (GatewayMetrics* metrics = forwarder_.metrics_; metrics != nullptr) {
+      if (result.status.ok()) {
+        metrics->OnUpstreamAnswer(result.response.status);
+      } else if (!absl::IsCancelled(result.status)) {
+        metrics->OnUpstreamTransportError();
+      }
+    }
     if (cancelled_ || absl::IsCancelled(result.status)) FinishLocked(CancelledStatusLocked());
     cancelled = finished_;
   }
@@ -399,16 +448,22 @@ void ForwardCall::FinishLocked(const grpc::Status& given) {
   context_.AddTrailingMetadata(kAttemptsTrailer, std::to_string(attempts_));
   Forwarder& forwarder = forwarder_;
   if (status.ok()) forwarder.stats_.calls_ok.fetch_add(1, std::memory_order_relaxed);
-  if (forwarder.options_.log_calls) {
-    // Never the request body or credentials: ids, codes and timing only.
-    const absl::Time now = absl::Now();
-    std::fprintf(stderr,
-                 "%s session-gateway: call method=%s request_id=%s upstream_status=%d grpc_code=%s "
-                 "attempts=%d latency_ms=%.1f\n",
-                 Timestamp(now).c_str(), route_.method()->name().c_str(), request_id_.c_str(),
-                 upstream_status_, CodeName(status.error_code()).c_str(), attempts_,
-                 absl::ToDoubleMilliseconds(now - started_));
+  const absl::Time now = absl::Now();
+  if (forwarder.metrics_ != nullptr) {
+    forwarder.metrics_->OnCallFinished(route_.method()->name(), status.error_code(), now - started_);
   }
+  // Never the request body or credentials: ids, codes and timing only.
+  const std::string code = CodeName(status.error_code());
+  CallRecord record;
+  record.timestamp = now;
+  record.method = route_.method()->name();
+  record.request_id = request_id_;
+  record.trace_id = trace_.trace_id();
+  record.upstream_status = upstream_status_;
+  record.grpc_code = code;
+  record.attempts = attempts_;
+  record.latency = now - started_;
+  forwarder.Log(record);
   forwarder.stats_.calls_finished.fetch_add(1, std::memory_order_relaxed);
   finish_status_ = status;
 }
@@ -418,7 +473,10 @@ Forwarder::Forwarder(ForwarderOptions options, ForwarderDependencies dependencie
       http_(dependencies.http),
       tokens_(dependencies.tokens),
       executor_(dependencies.executor),
-      retry_policy_(options_.retry) {
+      metrics_(dependencies.metrics),
+      retry_policy_(options_.retry),
+      admission_(options_.admission),
+      log_sink_(STDERR_FILENO) {
   while (!options_.upstream_base.empty() && options_.upstream_base.back() == '/') {
     options_.upstream_base.pop_back();
   }
@@ -458,9 +516,52 @@ grpc::ServerUnaryReactor* Forwarder::Forward(const google::protobuf::MethodDescr
     stats_.calls_finished.fetch_add(1, std::memory_order_relaxed);
     return reactor;
   }
-  auto* call = new ForwardCall(this, it->second, context, &request, response);
+  if (metrics_ != nullptr) metrics_->OnCallStarted(it->first->name());
+  // Admission first: a shed call costs no parsing, no memory for its
+  // request beyond what gRPC holds, and no upstream work.
+  AdmissionControl::Decision decision = admission_.TryAdmit();
+  if (!decision.ticket.has_value()) return Shed(it->second, context, decision.shed_by);
+  auto* call = new ForwardCall(this, it->second, context, &request, response, *std::move(decision.ticket));
   call->Start();
   return call;
+}
+
+grpc::ServerUnaryReactor* Forwarder::Shed(const Method& method, grpc::CallbackServerContext* context,
+                                          AdmissionControl::Limit limit) {
+  const absl::Time started = absl::Now();
+  const std::string request_id = RequestIdFor(*context);
+  context->AddInitialMetadata(kRequestIdHeader, request_id);
+  const TraceContext trace = TraceFor(*context);
+  const grpc::Status shed = admission_.ShedStatus(limit);
+  const grpc::Status status = OverloadedStatus(shed.error_message(), AdmissionControl::LimitName(limit));
+  const absl::string_view name = method.route->method()->name();
+  const absl::Time now = absl::Now();
+  if (metrics_ != nullptr) {
+    metrics_->OnShed(name);
+    metrics_->OnCallFinished(name, status.error_code(), now - started);
+  }
+  const std::string code = CodeName(status.error_code());
+  CallRecord record;
+  record.timestamp = now;
+  record.method = name;
+  record.request_id = request_id;
+  record.trace_id = trace.trace_id();
+  record.grpc_code = code;
+  record.latency = now - started;
+  record.shed = true;
+  Log(record);
+  stats_.calls_finished.fetch_add(1, std::memory_order_relaxed);
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(status);
+  return reactor;
+}
+
+void Forwarder::Log(const CallRecord& record) {
+  if (options_.log_calls) log_sink_.Write(record, options_.log_format);
+}
+
+void Forwarder::UpdateWaitingGauge() {
+  if (metrics_ != nullptr) metrics_->SetWaiting(admission_.calls_waiting());
 }
 
 }  // namespace gateway

@@ -27,6 +27,8 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "common/executor.h"
+#include "gateway/admission_control.h"
+#include "gateway/call_log.h"
 #include "gateway/route.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
@@ -39,6 +41,8 @@
 
 namespace session_gateway {
 namespace gateway {
+
+class GatewayMetrics;  // gateway_metrics.h
 
 struct ForwarderOptions {
   // Base URL of the REST API, e.g. "https://api.sandbox.acme.gr4vy.app";
@@ -60,8 +64,12 @@ struct ForwarderOptions {
   // higher (see GrpcReceiveLimit in session_service.h), or gRPC refuses
   // them first, without our code running or logging.
   int64_t max_request_bytes = 4 << 20;
-  // Write one line per call to stderr.
+  // Write one line per call to stderr (see call_log.h), as text or JSON.
   bool log_calls = true;
+  LogFormat log_format = LogFormat::kText;
+  // Overload protection: calls beyond these limits are shed at once with
+  // UNAVAILABLE (see admission_control.h).
+  AdmissionLimits admission;
 };
 
 // Counters for tests, benchmarks and the shutdown path.
@@ -84,6 +92,9 @@ struct ForwarderDependencies {
   // Where HTTP results are decoded and calls finished, off the HTTP
   // client's thread. Required.
   Executor* executor = nullptr;
+  // Where calls, upstream answers and shed calls are counted. Null: not
+  // counted.
+  GatewayMetrics* metrics = nullptr;
 };
 
 class Forwarder {
@@ -108,6 +119,8 @@ class Forwarder {
 
   const ForwarderStats& stats() const { return stats_; }
   const ForwarderOptions& options() const { return options_; }
+  // Calls in flight and waiting, and how many were shed.
+  const AdmissionControl& admission() const { return admission_; }
 
  private:
   friend class ForwardCall;
@@ -121,12 +134,23 @@ class Forwarder {
 
   // The code a call's caller sees when gRPC cancels it under us.
   grpc::StatusCode CancelledCode(absl::Time call_deadline) const;
+  // Answers a call that admission control refused: UNAVAILABLE at once,
+  // logged (shed=true) and counted, with no parsing and no upstream work.
+  grpc::ServerUnaryReactor* Shed(const Method& method, grpc::CallbackServerContext* context,
+                                 AdmissionControl::Limit limit);
+  // Writes a call's log line, if logging is on.
+  void Log(const CallRecord& record);
+  // Publishes the number of calls waiting for an upstream connection.
+  void UpdateWaitingGauge();
 
   ForwarderOptions options_;
   upstream::HttpClient* http_;
   const upstream::TokenSource* tokens_;
   Executor* executor_;
+  GatewayMetrics* metrics_;
   upstream::RetryPolicy retry_policy_;
+  AdmissionControl admission_;
+  CallLogSink log_sink_;
   absl::flat_hash_map<const google::protobuf::MethodDescriptor*, Method> methods_;
   ForwarderStats stats_;
   std::atomic<bool> shutting_down_{false};

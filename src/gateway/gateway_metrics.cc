@@ -23,6 +23,24 @@ const std::vector<double>& GatewayMetrics::LatencyBuckets() {
   return *buckets;
 }
 
+class GatewayMetrics::SampledCollectable final : public prometheus::Collectable {
+ public:
+  explicit SampledCollectable(GatewayMetrics* metrics) : metrics_(metrics) {}
+
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    {
+      absl::MutexLock lock(&metrics_->source_mu_);
+      if (metrics_->upstream_connections_source_) {
+        metrics_->SetUpstreamConnections(metrics_->upstream_connections_source_());
+      }
+    }
+    return metrics_->registry_->Collect();
+  }
+
+ private:
+  GatewayMetrics* const metrics_;
+};
+
 GatewayMetrics::GatewayMetrics(const std::vector<std::string>& methods)
     : registry_(std::make_shared<prometheus::Registry>()),
       calls_(prometheus::BuildCounter()
@@ -71,6 +89,7 @@ GatewayMetrics::GatewayMetrics(const std::vector<std::string>& methods)
       // alert watches.
       upstream_error_(upstream_responses_.Add({{"status", "error"}})),
       upstream_other_(upstream_responses_.Add({{"status", "other"}})) {
+  collectable_ = std::make_shared<SampledCollectable>(this);
   for (const std::string& method : methods) methods_.emplace(method, Resolve(method));
 }
 
@@ -128,6 +147,11 @@ void GatewayMetrics::SetWaiting(int64_t waiting) { waiting_.Set(static_cast<doub
 
 void GatewayMetrics::SetUpstreamConnections(int64_t connections) {
   upstream_connections_.Set(static_cast<double>(connections));
+}
+
+void GatewayMetrics::SetUpstreamConnectionsSource(absl::AnyInvocable<int64_t()> source) {
+  absl::MutexLock lock(&source_mu_);
+  upstream_connections_source_ = std::move(source);
 }
 
 }  // namespace gateway

@@ -56,8 +56,11 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/support/status_code_enum.h"
+#include "prometheus/collectable.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
@@ -82,8 +85,18 @@ class GatewayMetrics {
   GatewayMetrics(const GatewayMetrics&) = delete;
   GatewayMetrics& operator=(const GatewayMetrics&) = delete;
 
-  // What MetricsEndpoint serves.
+  // The metrics themselves.
   std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+
+  // What MetricsEndpoint should serve: the registry, with the sampled
+  // gauges (SetUpstreamConnectionsSource) read just before each scrape.
+  std::shared_ptr<prometheus::Collectable> collectable() const { return collectable_; }
+
+  // Where upstream_open_connections is read at each scrape through
+  // collectable(), for an HTTP client that can only report a count. The
+  // source must stay valid until it is replaced or the metrics are
+  // destroyed. Thread-safe.
+  void SetUpstreamConnectionsSource(absl::AnyInvocable<int64_t()> source);
 
   // A call reached the gateway's code: in flight until OnCallFinished.
   void OnCallStarted(absl::string_view method);
@@ -127,7 +140,13 @@ class GatewayMetrics {
   MethodMetrics Lookup(absl::string_view method);
   prometheus::Counter& UpstreamCounter(int http_status);
 
+  // Samples the sources, then collects the registry.
+  class SampledCollectable;
+
   std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<prometheus::Collectable> collectable_;
+  absl::Mutex source_mu_;
+  absl::AnyInvocable<int64_t()> upstream_connections_source_ ABSL_GUARDED_BY(source_mu_);
   prometheus::Family<prometheus::Counter>& calls_;
   prometheus::Family<prometheus::Histogram>& latency_;
   prometheus::Family<prometheus::Counter>& shed_;

@@ -31,8 +31,6 @@
 namespace session_gateway {
 namespace gateway {
 
-class GatewayMetrics;  // gateway_metrics.h
-
 // The options mirror the gateway's flags, and Start()'s errors name an
 // option by its flag (e.g. "--listen: 127.0.0.1:50051 is already in use").
 struct GatewayOptions {
@@ -53,8 +51,6 @@ struct GatewayOptions {
   // With TLS: how often the certificate, key and client CA files are
   // re-read (see server_credentials.h).
   absl::Duration tls_reload_interval = absl::Seconds(60);
-  // Where calls are counted; null: nowhere. Not owned; outlives the server.
-  GatewayMetrics* metrics = nullptr;
   ForwarderOptions forwarder;
 };
 

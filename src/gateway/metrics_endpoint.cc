@@ -22,7 +22,7 @@ absl::StatusOr<HostPort> MetricsEndpoint::ParseAddress(const std::string& listen
 }
 
 absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
-    const std::string& listen, std::shared_ptr<prometheus::Registry> registry) {
+    const std::string& listen, std::shared_ptr<prometheus::Collectable> registry) {
   absl::StatusOr<HostPort> address = ParseAddress(listen);
   if (!address.ok()) return address.status();
   std::unique_ptr<prometheus::Exposer> exposer;

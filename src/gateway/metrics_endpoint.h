@@ -6,7 +6,7 @@
 // Usage:
 //
 //   absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint =
-//       MetricsEndpoint::Start("127.0.0.1:9090", metrics->registry());
+//       MetricsEndpoint::Start("127.0.0.1:9090", metrics->collectable());
 //   if (!endpoint.ok()) ...;  // Messages name --metrics_listen.
 //   std::printf("metrics on http://%s/metrics\n", (*endpoint)->address().c_str());
 #ifndef SESSION_GATEWAY_GATEWAY_METRICS_ENDPOINT_H_
@@ -31,7 +31,7 @@ class MetricsEndpoint {
   // it is in use ("--metrics_listen: 127.0.0.1:9090 is already in use") or
   // cannot be listened on (civetweb here has no IPv6).
   static absl::StatusOr<std::unique_ptr<MetricsEndpoint>> Start(
-      const std::string& listen, std::shared_ptr<prometheus::Registry> registry);
+      const std::string& listen, std::shared_ptr<prometheus::Collectable> registry);
 
   // Checks `listen` as Start() does, without listening: for start-up
   // checks before anything runs.
@@ -41,12 +41,12 @@ class MetricsEndpoint {
   const std::string& address() const { return address_; }
 
  private:
-  MetricsEndpoint(std::unique_ptr<prometheus::Exposer> exposer, std::shared_ptr<prometheus::Registry> registry,
+  MetricsEndpoint(std::unique_ptr<prometheus::Exposer> exposer, std::shared_ptr<prometheus::Collectable> registry,
                   std::string address)
       : registry_(std::move(registry)), exposer_(std::move(exposer)), address_(std::move(address)) {}
 
   // The exposer holds the registry only weakly.
-  std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<prometheus::Collectable> registry_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::string address_;
 };

@@ -351,6 +351,14 @@ grpc::Status InvalidRequestStatus(absl::string_view message, const FieldViolatio
   return WithDetail(grpc::StatusCode::INVALID_ARGUMENT, message, &bad_request);
 }
 
+grpc::Status OverloadedStatus(absl::string_view message, absl::string_view limit) {
+  google::rpc::ErrorInfo info;
+  info.set_reason("OVERLOADED");
+  info.set_domain("session-gateway");
+  (*info.mutable_metadata())["limit"] = std::string(limit);
+  return WithDetail(grpc::StatusCode::UNAVAILABLE, message, &info);
+}
+
 grpc::Status SimpleStatus(grpc::StatusCode code, absl::string_view message) {
   return WithDetail(code, message, nullptr);
 }

@@ -90,6 +90,13 @@ grpc::Status TransportErrorStatus(const absl::Status& error, const CallFacts& fa
 // google.rpc.BadRequest naming the offending field, for invalid requests.
 grpc::Status InvalidRequestStatus(absl::string_view message, const FieldViolation& violation);
 
+// UNAVAILABLE for a call shed by admission control, with `message` (which
+// says the gateway is overloaded) and a google.rpc.ErrorInfo detail:
+// reason "OVERLOADED", domain "session-gateway", metadata {"limit": the
+// limit's name, e.g. "calls_in_flight"}, so clients can tell shedding from
+// an unavailable upstream without parsing the message.
+grpc::Status OverloadedStatus(absl::string_view message, absl::string_view limit);
+
 // A plain status whose details hold google.rpc.Status with just the code
 // and message (kept uniform so clients can always decode details).
 grpc::Status SimpleStatus(grpc::StatusCode code, absl::string_view message);

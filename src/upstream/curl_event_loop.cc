@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -295,6 +296,21 @@ bool CurlEventLoop::TakeQueued(std::vector<Outcome>& outcomes) {
   return stopping;
 }
 
+curl_socket_t CurlEventLoop::OnOpenSocket(void* user, curlsocktype /*purpose*/,
+                                          curl_sockaddr* address) {
+  const curl_socket_t fd =
+      socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+  if (fd != CURL_SOCKET_BAD) {
+    static_cast<CurlEventLoop*>(user)->open_connections_.fetch_add(1, std::memory_order_relaxed);
+  }
+  return fd;
+}
+
+int CurlEventLoop::OnCloseSocket(void* user, curl_socket_t socket) {
+  static_cast<CurlEventLoop*>(user)->open_connections_.fetch_sub(1, std::memory_order_relaxed);
+  return close(socket);
+}
+
 // Configures a transfer for `exchange` and hands it to curl.
 absl::Status CurlEventLoop::Begin(Exchange& exchange) {
   CURL* easy = TakeHandle();
@@ -304,6 +320,17 @@ absl::Status CurlEventLoop::Begin(Exchange& exchange) {
   if (status.ok() &&
       curl_easy_setopt(easy, CURLOPT_PRIVATE, &exchange) != CURLE_OK) {
     status = absl::InternalError("cannot set CURLOPT_PRIVATE");
+  }
+  // Counting sockets as libcurl opens and closes them is the only exact
+  // count of open connections it allows (idle ones in its pool included).
+  // A connection keeps the close callback of the handle that opened it,
+  // and every handle of this loop points at the loop, which outlives them.
+  if (status.ok() &&
+      (curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &CurlEventLoop::OnOpenSocket) != CURLE_OK ||
+       curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, this) != CURLE_OK ||
+       curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &CurlEventLoop::OnCloseSocket) != CURLE_OK ||
+       curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, this) != CURLE_OK)) {
+    status = absl::InternalError("cannot set the socket callbacks");
   }
   if (status.ok() && curl_multi_add_handle(multi_, easy) != CURLM_OK) {
     status = absl::InternalError("curl_multi_add_handle failed");

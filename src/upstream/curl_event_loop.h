@@ -102,6 +102,12 @@ class CurlEventLoop {
   uint64_t connections_opened() const {
     return connections_opened_.load(std::memory_order_relaxed);
   }
+  // Sockets libcurl has open now (connections, including idle ones kept
+  // for reuse, and those still connecting), counted as libcurl opens and
+  // closes them.
+  int64_t open_connections() const {
+    return open_connections_.load(std::memory_order_relaxed);
+  }
   // Exchanges started whose callback has not returned.
   uint64_t in_flight() const {
     return in_flight_.load(std::memory_order_relaxed);
@@ -130,6 +136,10 @@ class CurlEventLoop {
   static int OnSocket(CURL* easy, curl_socket_t socket, int what, void* user,
                       void* socket_data);
   static int OnTimer(CURLM* multi, long timeout_ms, void* user);
+  // libcurl's CURLOPT_OPENSOCKETFUNCTION and CURLOPT_CLOSESOCKETFUNCTION:
+  // the default socket() and close(), counted in open_connections_.
+  static curl_socket_t OnOpenSocket(void* user, curlsocktype purpose, curl_sockaddr* address);
+  static int OnCloseSocket(void* user, curl_socket_t socket);
 
   void Run();
   // Waits for ready sockets, a wakeup or a timer, and hands the ready
@@ -156,6 +166,7 @@ class CurlEventLoop {
 
   std::atomic<uint64_t> connections_opened_{0};
   std::atomic<uint64_t> in_flight_{0};
+  std::atomic<int64_t> open_connections_{0};
 
   // A plain std::mutex: ThreadSanitizer sees through it even when abseil
   // was built without TSan annotations (as Debian's is).

@@ -144,6 +144,7 @@ CurlHttpClient::Stats CurlHttpClient::stats() const {
   for (const auto& loop : loops_) {
     stats.connections_opened += loop->connections_opened();
     stats.in_flight += loop->in_flight();
+    stats.open_connections += loop->open_connections();
   }
   stats.event_loops = static_cast<int>(loops_.size());
   return stats;

@@ -106,6 +106,8 @@ class CurlHttpClient final : public HttpClient {
     uint64_t connections_opened = 0;
     // Exchanges started whose callback has not yet returned.
     uint64_t in_flight = 0;
+    // Upstream connections open now, idle ones included.
+    int64_t open_connections = 0;
     // Event loops the client runs (Options::event_loops, resolved).
     int event_loops = 0;
   };
