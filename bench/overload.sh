@@ -22,12 +22,13 @@
 #     grpc_load_client process that calls grpc.health.v1.Health/Check once
 #     on a new connection, as a kubelet gRPC probe does: 1 s to connect,
 #     PROBE_DEADLINE_MS (1 s) deadline for the call; it probes from just
-#     before the burst until 1 s after its last answer;
+#     before the burst until 1 s after its last answer; probes run at nice
+#     -10 (when root), since a kubelet does not share the load generator's
+#     CPU;
 #   - a sampler reads the gateway's VmHWM and Threads (/proc/PID/status)
 #     every 100 ms, so that a peak is known even if the gateway dies.
 #
-# Goals (today's gateway, without admission control, is expected to miss
-# them; the script exits 0 whenever it measured, met or not):
+# Goals (the script exits 0 whenever it measured, met or not):
 #   - every call answered within 20 s: the burst's wall time (the client's,
 #     first call to last answer) at most DEADLINE_MS, no DEADLINE_EXCEEDED;
 #   - each call OK or UNAVAILABLE (shed), nothing else; the gateway's call
@@ -119,7 +120,13 @@ for (( r = 1; r <= reps; r++ )); do
   idle_rss_kb=$(status_field "$gateway_pid" VmRSS)
   idle_threads=$(status_field "$gateway_pid" Threads)
 
-  probe_cmd=(taskset -c "$load_cpu" "$client_bin" --target="127.0.0.1:$gateway_port" --rpc=health --calls=1
+  # A kubelet probes from its own node agent, not from the CPU a load
+  # generator saturates: here the probes share CPU 1 with the burst client
+  # and the upstream, so they run at a higher priority (nice -10, as root)
+  # to measure the gateway's answer, not their own wait for CPU 1.
+  probe_prio=()
+  [[ $(id -u) -eq 0 ]] && probe_prio=(nice -n -10)
+  probe_cmd=("${probe_prio[@]}" taskset -c "$load_cpu" "$client_bin" --target="127.0.0.1:$gateway_port" --rpc=health --calls=1
              --concurrency=1 --channels=1 --deadline_ms="$probe_deadline_ms"
              --connect_timeout_ms="$probe_deadline_ms")
   # A probe must work before the burst, so that a failure later is the

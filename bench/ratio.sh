@@ -34,6 +34,7 @@
 #   GATEWAY_CPU, LOAD_CPU  cores (default 0 and 1)
 #   JOBS, NO_BUILD=1       parallel build jobs; skip cmake --build
 #   VERIFY_CALLS   calls of each grpc_load_client check (default 500)
+#   ONLY           a regex: run only the workloads it matches
 #
 # Bounded: every h2load run has a call count and a timeout, every process
 # started here is stopped on exit and the temp dir removed; everything
@@ -84,6 +85,14 @@ workloads=(
   "key/health|key|$grpc_method_health|$tmp/health.bin|health|"
   "key/forwarded/small|key|$grpc_method_definition|$tmp/definition-bench-small.bin|definition|bench-small"
 )
+# ONLY (an extended regex) keeps the workloads whose names match, e.g. to
+# profile one: ONLY='^forwarded/small$'. Ratios need both of their sides.
+if [[ -n "${ONLY:-}" ]]; then
+  kept=()
+  for w in "${workloads[@]}"; do [[ "${w%%|*}" =~ $ONLY ]] && kept+=("$w"); done
+  (( ${#kept[@]} )) || die "ONLY='$ONLY' matches no workload"
+  workloads=("${kept[@]}")
+fi
 use_gateway() {
   if [[ "$1" == key ]]; then
     gateway_pid=$key_pid gateway_port=$key_port gateway_log=$tmp/gateway-key.log

@@ -1,7 +1,8 @@
-// SIGHUP as "re-read your files", the Unix convention for daemons: a
-// watcher thread takes it synchronously (sigwait) and runs a callback, so
-// no signal handler ever runs in the middle of gRPC or libcurl code, and
-// SIGHUP never stops the process (its default action would).
+// SIGHUP as "re-read your files", the Unix convention for daemons, taken
+// synchronously by main() together with the stop signals (sigwait), so no
+// signal handler ever runs in the middle of gRPC or libcurl code, SIGHUP
+// never stops the process (its default action would), and no thread of its
+// own waits for it.
 //
 // Usage:
 //
@@ -9,15 +10,14 @@
 //     session_gateway::BlockStopSignals();
 //     session_gateway::BlockReloadSignal();  // Before any thread starts.
 //     ...start the server...
-//     session_gateway::ReloadSignalWatcher reload([&] { tokens->Reload(); });
-//     ...wait for SIGTERM; `reload` stops before what its callback uses...
+//     int signal_number =
+//         session_gateway::WaitForStopSignalReloadingOnHangup([&] { tokens->Reload(); });
+//     ...shut down gracefully...
 //   }
 #ifndef SESSION_GATEWAY_COMMON_RELOAD_SIGNAL_H_
 #define SESSION_GATEWAY_COMMON_RELOAD_SIGNAL_H_
 
-#include <atomic>
-#include <functional>
-#include <thread>
+#include "absl/functional/function_ref.h"
 
 namespace session_gateway {
 
@@ -26,26 +26,12 @@ namespace session_gateway {
 // that does not block it ends the process.
 void BlockReloadSignal();
 
-// Runs `on_reload` on a thread of its own for every SIGHUP, one at a time
-// (signals arriving during a run merge into one more run). Needs
-// BlockReloadSignal() first. The destructor stops and joins the thread,
-// waiting for a running callback, so whatever the callback uses may be
-// destroyed right after.
-class ReloadSignalWatcher {
- public:
-  explicit ReloadSignalWatcher(std::function<void()> on_reload);
-  ~ReloadSignalWatcher();
-
-  ReloadSignalWatcher(const ReloadSignalWatcher&) = delete;
-  ReloadSignalWatcher& operator=(const ReloadSignalWatcher&) = delete;
-
- private:
-  void Run();
-
-  std::function<void()> on_reload_;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
-};
+// Waits until SIGINT or SIGTERM arrives and returns its number, running
+// `on_reload` on the calling thread for every SIGHUP meanwhile (one at a
+// time; SIGHUPs arriving during a run merge into one more run). Needs
+// BlockStopSignals() and BlockReloadSignal() first. After it returns,
+// SIGHUP stays blocked and pending: a reload during shutdown is ignored.
+int WaitForStopSignalReloadingOnHangup(absl::FunctionRef<void()> on_reload);
 
 }  // namespace session_gateway
 

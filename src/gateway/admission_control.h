@@ -8,7 +8,10 @@
 // out anyway, and the health service keeps answering.
 //
 // Envoy's defaults are 1,024 requests and 1,024 pending requests per
-// cluster; ours are the same. Envoy answers an overflowed request 503,
+// cluster. Ours: 1,024 waiting, and 2,048 in flight, the default 1,024
+// upstream connections plus the 1,024 calls allowed to wait for one, so
+// that the defaults admit every call the pool can serve or queue. Envoy
+// answers an overflowed request 503,
 // which gRPC clients see as UNAVAILABLE and may retry; so do we.
 //
 // "Waiting" means waiting for an upstream connection. Two ways to count it
@@ -35,7 +38,7 @@
 //
 // Usage (in the forwarder):
 //
-//   AdmissionLimits limits;  // 1024 in flight, 1024 waiting
+//   AdmissionLimits limits;  // 2048 in flight, 1024 waiting
 //   limits.upstream_connections = 64;  // --max_upstream_connections
 //   AdmissionControl admission(limits);
 //   ...
@@ -68,7 +71,7 @@ namespace gateway {
 struct AdmissionLimits {
   // Most calls admitted at once (from TryAdmit() until their ticket is
   // released). Must be positive.
-  int64_t max_calls_in_flight = 1024;
+  int64_t max_calls_in_flight = 2048;
   // Most admitted calls waiting for an upstream connection; a call arriving
   // while this many wait is shed. Must be positive.
   int64_t max_calls_waiting = 1024;

@@ -22,6 +22,7 @@
 #include "gateway/call_log.h"
 #include "gateway/gateway_metrics.h"
 #include "gateway/gateway_server.h"
+#include "gateway/grpc_executor.h"
 #include "gateway/metrics_endpoint.h"
 #include "google/protobuf/descriptor.h"
 #include "sandbox/sandbox_server.h"
@@ -72,11 +73,13 @@ ABSL_FLAG(int, max_upstream_connections, 1024,
           "Most upstream connections open at once, over all event loops.");
 ABSL_FLAG(int, upstream_event_loops, 0,
           "Threads driving upstream HTTP exchanges; 0: one per CPU.");
-// Envoy's defaults for the same two limits (max_requests, max_pending).
-// 1,024 calls in flight against a 500 ms upstream is about 2,000 calls a
-// second, more than one gateway core forwards, while the memory they hold
-// stays far below 256 MiB.
-ABSL_FLAG(int, max_calls_in_flight, 1024,
+// In flight: 2,048, the upstream connections plus the calls allowed to wait
+// for one (1,024 each, Envoy's defaults for max_requests and
+// max_pending), so that the default limits admit every call the pool can
+// serve or queue; 2,000 calls in flight to a 500 ms upstream all succeed
+// (bench/inflight.sh), and a 20,000-call burst stays under 256 MiB
+// (bench/overload.sh).
+ABSL_FLAG(int, max_calls_in_flight, 2048,
           "Most calls admitted at once; more are shed with UNAVAILABLE (overloaded).");
 ABSL_FLAG(int, max_calls_waiting, 1024,
           "Most admitted calls waiting for an upstream connection; more are shed with UNAVAILABLE.");
@@ -368,18 +371,15 @@ int main(int argc, char** argv) {
                  "session-gateway: and sandbox-invalid-json rehearse failures.\n",
                  fw.upstream_base.c_str());
   }
-  // Responses are decoded and calls finished on a small fixed pool, one
-  // thread per core, rather than on the HTTP client's event loop (shared by
-  // every exchange) or gRPC's own callback threads. Measured on the 2-core
-  // dev VM (RelWithDebInfo, shared with other builds, so rough): decoding a
-  // 1 MiB response takes 1.3 ms for one long string and 62 ms for 700 KB of
-  // small objects, all of which every other exchange on the loop would
-  // wait for; a hop to this pool costs 0.4 us per task, and gRPC 1.51's only
-  // way onto its own threads, a grpc::Alarm per call, 1.5 us. Decoding is
-  // CPU-bound, so more threads than cores would only queue in the kernel.
-  // It also refreshes tokens. Declared before the HTTP client, so that it
+  // Responses are decoded and calls finished off the HTTP client's event
+  // loops (shared by every exchange: decoding a 1 MiB response takes 1.3
+  // to 62 ms, which every other exchange on the loop would wait for), on
+  // gRPC's own executor threads, which also refresh tokens. A pool of our
+  // own costs 0.4 us a task against 1.5 us here, but two more threads,
+  // and the 2,000-call in-flight goal allows 16 in all (see
+  // grpc_executor.h). Declared before the HTTP client, so that it
   // outlives the client's last callbacks.
-  session_gateway::ThreadPoolExecutor executor(session_gateway::ThreadPoolExecutor::DefaultThreads());
+  session_gateway::gateway::GrpcExecutor executor;
   session_gateway::upstream::ReloadableTokenSource* reloadable_tokens = nullptr;
   std::unique_ptr<session_gateway::upstream::TokenSource> tokens = Credentials(&executor, &reloadable_tokens);
   if (tokens == nullptr && sandbox == nullptr) {
@@ -428,11 +428,10 @@ int main(int argc, char** argv) {
   std::printf("listening on %s\n", (*server)->address().c_str());
   std::fflush(stdout);
 
-  // Declared after the credentials and the server, so destroyed (and
-  // joined) before them: it reloads credentials the server is using.
-  session_gateway::ReloadSignalWatcher reload([reloadable_tokens] { ReloadCredentials(reloadable_tokens); });
-
-  int signal_number = session_gateway::WaitForStopSignal();
+  // SIGHUP re-reads the credential files on this thread, between stop
+  // signals: no thread of its own.
+  int signal_number = session_gateway::WaitForStopSignalReloadingOnHangup(
+      [reloadable_tokens] { ReloadCredentials(reloadable_tokens); });
   session_gateway::ExitOnNextStopSignal("session-gateway");
   std::fprintf(stderr,
                "session-gateway: signal %d, shutting down (grace %s; a second SIGTERM or SIGINT exits "

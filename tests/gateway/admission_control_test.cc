@@ -28,7 +28,7 @@ AdmissionLimits Limits(int64_t in_flight, int64_t waiting, int64_t upstream_conn
 
 TEST(AdmissionControlTest, DefaultsAreEnvoys) {
   AdmissionLimits limits;
-  EXPECT_EQ(limits.max_calls_in_flight, 1024);
+  EXPECT_EQ(limits.max_calls_in_flight, 2048);
   EXPECT_EQ(limits.max_calls_waiting, 1024);
 }
 
