@@ -2,7 +2,8 @@
 // bytes (and that protobuf logs nothing about them), the request size
 // limit, and the one log line per call carrying a timestamp and the code
 // its caller saw, also for calls cut by a deadline, by the caller or by
-// shutdown. Real binaries on 127.0.0.1, every call bounded. Request depth
+// shutdown; that line as JSON (--log_format=json); and the metrics of a
+// forwarded call as scraped from --metrics_listen. Real binaries on 127.0.0.1, every call bounded. Request depth
 // limits and the empty request are checked in-process (forwarder_test.cc).
 #include <signal.h>
 
@@ -27,6 +28,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
+#include "support/http_client.h"
 #include "support/stub_upstream.h"
 
 namespace session_gateway {
@@ -250,6 +252,41 @@ TEST_F(RequestHandlingTest, JsonLogFormatWritesEachCallAsOneJsonObject) {
   ASSERT_TRUE(requests.ok()) << requests.status();
   ASSERT_THAT(*requests, SizeIs(1));
   EXPECT_THAT((*requests)[0].Header("traceparent"), ::testing::StartsWith(absl::StrCat("00-", kTraceId, "-")));
+}
+
+// The value of the scrape's sample line that starts with `series` (name
+// and labels as prometheus-cpp writes them: labels sorted by name), or
+// "absent".
+std::string Sample(const std::string& scrape, const std::string& series) {
+  for (absl::string_view line : absl::StrSplit(scrape, '\n')) {
+    if (absl::StartsWith(line, series + " ")) return std::string(line.substr(series.size() + 1));
+  }
+  return "absent";
+}
+
+TEST_F(RequestHandlingTest, MetricsCountAForwardedCallAndItsOpenUpstreamConnection) {
+  Start({"--metrics_listen=127.0.0.1:0"});
+  const std::string log = gateway_->Stderr();
+  const size_t at = log.find("metrics on http://");
+  ASSERT_NE(at, std::string::npos) << log;
+  const size_t start = at + std::string("metrics on http://").size();
+  const std::string address = log.substr(start, log.find("/metrics", start) - start);
+  const int port = std::stoi(address.substr(address.rfind(':') + 1));
+  ASSERT_TRUE(Call(Nested(1)).ok());
+  // Counted before the caller had its answer; the connection sampled at
+  // the scrape is the idle keep-alive one to the stub.
+  absl::StatusOr<testing::HttpResponse> scrape = testing::HttpFetch(port, "GET", "/metrics");
+  ASSERT_TRUE(scrape.ok()) << scrape.status();
+  ASSERT_EQ(scrape->status, 200);
+  const std::string& text = scrape->body;
+  EXPECT_EQ(Sample(text, "session_gateway_calls_total{code=\"OK\",method=\"CreatePaymentServiceDefinitionSession\"}"),
+            "1");
+  EXPECT_EQ(Sample(text, "session_gateway_upstream_attempts_total"), "1");
+  EXPECT_EQ(Sample(text, "session_gateway_upstream_responses_total{status=\"201\"}"), "1");
+  EXPECT_EQ(Sample(text, "session_gateway_calls_shed_total{method=\"CreatePaymentServiceDefinitionSession\"}"), "0");
+  const std::string open = Sample(text, "session_gateway_upstream_open_connections");
+  ASSERT_NE(open, "absent") << text;
+  EXPECT_GE(std::stod(open), 1) << text;
 }
 
 TEST_F(RequestHandlingTest, CallPastTheCallersDeadlineIsLoggedDeadlineExceeded) {
