@@ -4,17 +4,28 @@
 // sees every request sent, on its own thread.
 #include "gateway/forwarder.h"
 
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdio>
+#include <functional>
+#include <iterator>
 #include <future>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "common/executor.h"
 #include "gateway/fake_http_client.h"
+#include "gateway/gateway_metrics.h"
 #include "gateway/gateway_server.h"
 #include "gmock/gmock.h"
 #include "google/rpc/error_details.pb.h"
@@ -25,6 +36,9 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "prometheus/metric_family.h"
+#include "prometheus/registry.h"
+#include "rapidjson/document.h"
 #include "support/manual_executor.h"
 #include "upstream/token_source.h"
 
@@ -41,6 +55,8 @@ using testing::FakeHttpClient;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
+using ::testing::Not;
+using ::testing::SizeIs;
 using ::testing::StartsWith;
 
 constexpr char kUpstream[] = "http://upstream.test/base";
@@ -106,6 +122,107 @@ google::rpc::BadRequest BadRequestOf(const grpc::Status& status) {
   return bad_request;
 }
 
+// The google.rpc.ErrorInfo among a failed call's details (empty if none).
+google::rpc::ErrorInfo ErrorInfoOf(const grpc::Status& status) {
+  google::rpc::Status rpc;
+  google::rpc::ErrorInfo info;
+  EXPECT_TRUE(rpc.ParseFromString(status.error_details()));
+  for (const auto& detail : rpc.details()) {
+    if (detail.UnpackTo(&info)) break;
+  }
+  return info;
+}
+
+// Polls `condition` for up to 5 s: for state that settles just after the
+// caller has its answer (a call's admission slot is freed when its reactor
+// is deleted, after gRPC has sent the status).
+bool WaitUntil(const std::function<bool()>& condition) {
+  for (absl::Time end = absl::Now() + absl::Seconds(5); absl::Now() < end;) {
+    if (condition()) return true;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return condition();
+}
+
+// The value of the counter or gauge `family`{`labels`} (labels exactly
+// those), read through Registry::Collect() as a scrape would; -1 if there
+// is no such series.
+double MetricValue(const GatewayMetrics& metrics, const std::string& family,
+                   const std::map<std::string, std::string>& labels = {}) {
+  for (const prometheus::MetricFamily& f : metrics.registry()->Collect()) {
+    if (f.name != family) continue;
+    for (const prometheus::ClientMetric& metric : f.metric) {
+      std::map<std::string, std::string> have;
+      for (const prometheus::ClientMetric::Label& label : metric.label) have[label.name] = label.value;
+      if (have != labels) continue;
+      if (f.type == prometheus::MetricType::Counter) return metric.counter.value;
+      if (f.type == prometheus::MetricType::Gauge) return metric.gauge.value;
+    }
+  }
+  return -1;
+}
+
+// Sends fd 2, where the forwarder's CallLogSink writes its lines, to a
+// temporary file while alive, so a test can read the lines its calls gave.
+// The forwarder writes a call's line before finishing the call, so every
+// line of a call whose caller has its status is in the file.
+class StderrCapture {
+ public:
+  StderrCapture() : file_(std::tmpfile()), saved_(dup(STDERR_FILENO)) {
+    EXPECT_NE(file_, nullptr);
+    EXPECT_GE(saved_, 0);
+    std::fflush(stderr);
+    if (file_ != nullptr) {
+      EXPECT_GE(dup2(fileno(file_), STDERR_FILENO), 0);
+    }
+  }
+  ~StderrCapture() {
+    Stop();
+    if (file_ != nullptr) std::fclose(file_);
+  }
+
+  // Restores fd 2 and returns everything written to it meanwhile.
+  std::string Stop() {
+    if (saved_ >= 0) {
+      std::fflush(stderr);
+      EXPECT_GE(dup2(saved_, STDERR_FILENO), 0);
+      close(saved_);
+      saved_ = -1;
+      if (file_ != nullptr) {
+        std::rewind(file_);
+        char buffer[4096];
+        size_t n;
+        while ((n = std::fread(buffer, 1, sizeof(buffer), file_)) > 0) text_.append(buffer, n);
+      }
+    }
+    return text_;
+  }
+
+ private:
+  std::FILE* file_;
+  int saved_;
+  std::string text_;
+};
+
+// The lines of `text` that are JSON objects (the call log's, in JSON; gRPC
+// may log to stderr too, never in JSON).
+std::vector<std::string> JsonLines(const std::string& text) {
+  std::vector<std::string> lines;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (absl::StartsWith(line, "{")) lines.emplace_back(line);
+  }
+  return lines;
+}
+
+// The text call log's lines in `text`.
+std::vector<std::string> TextCallLines(const std::string& text) {
+  std::vector<std::string> lines;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (absl::StrContains(line, "session-gateway: call ")) lines.emplace_back(line);
+  }
+  return lines;
+}
+
 class ForwarderTest : public ::testing::Test {
  protected:
   ForwarderTest() {
@@ -129,7 +246,7 @@ class ForwarderTest : public ::testing::Test {
   // Starts the server; call after adjusting options_ (and executor_).
   void StartServer() {
     absl::StatusOr<std::unique_ptr<GatewayServer>> server =
-        GatewayServer::Start(options_, {&http_, tokens_ ? &tokens_.value() : nullptr, executor_});
+        GatewayServer::Start(options_, {&http_, tokens_ ? &tokens_.value() : nullptr, executor_, metrics_.get()});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
@@ -184,6 +301,8 @@ class ForwarderTest : public ::testing::Test {
   Executor* executor_ = &inline_executor_;
   testing::ManualExecutor* manual_ = nullptr;
   std::optional<upstream::StaticTokenSource> tokens_{std::in_place, "configured-token"};
+  // Passed to the forwarder when set before StartServer().
+  std::unique_ptr<GatewayMetrics> metrics_;
   std::unique_ptr<GatewayServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<SessionService::Stub> stub_;
@@ -726,6 +845,260 @@ TEST_F(ForwarderTest, CallsFinishOnAThreadPool) {
   EXPECT_EQ(ok, 10);
   EXPECT_EQ(not_found, 10);
   server_.reset();  // Before the pool goes.
+}
+
+// --- Overload: admission control ---
+
+TEST_F(ForwarderTest, ACallBeyondMaxCallsInFlightIsShedAtOnceWithoutAnUpstreamRequest) {
+  options_.forwarder.admission.max_calls_in_flight = 2;
+  StartServer();
+  auto first = NewCall();
+  auto second = NewCall();
+  // One after the other, so that exchange 0 is the first call's.
+  StartDefinition(first.get());
+  ASSERT_TRUE(http_.WaitForExchanges(1));
+  StartDefinition(second.get());
+  ASSERT_TRUE(http_.WaitForExchanges(2));
+  auto third = NewCall();
+  StartDefinition(third.get());
+  // Answered while both upstream requests are still unanswered: shed, not
+  // queued (a queued call would wait for its 30 s deadline).
+  ASSERT_EQ(third->result.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  grpc::Status status = third->Wait();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(status.error_message(), HasSubstr("session-gateway is overloaded"));
+  EXPECT_THAT(status.error_message(), HasSubstr("--max_calls_in_flight"));
+  const google::rpc::ErrorInfo info = ErrorInfoOf(status);
+  EXPECT_EQ(info.reason(), "OVERLOADED");
+  EXPECT_EQ(info.domain(), "session-gateway");
+  ASSERT_EQ(info.metadata().count("limit"), 1u);
+  EXPECT_EQ(info.metadata().at("limit"), "calls_in_flight");
+  EXPECT_EQ(http_.exchanges(), 2u);
+  EXPECT_EQ(third->InitialMetadata("x-request-id").size(), 36u);
+  EXPECT_EQ(server_->forwarder().admission().stats().shed_calls_in_flight, 1u);
+
+  // Answering a held call frees its slot, and the next call is admitted.
+  http_.Complete(0, FakeHttpClient::Response(201, kSession));
+  ASSERT_TRUE(first->Wait().ok());
+  ASSERT_TRUE(WaitUntil([this] { return server_->forwarder().admission().calls_in_flight() < 2; }));
+  auto fourth = NewCall();
+  StartDefinition(fourth.get());
+  ASSERT_TRUE(http_.WaitForExchanges(3));
+  http_.Complete(2, FakeHttpClient::Response(201, kSession));
+  grpc::Status admitted = fourth->Wait();
+  EXPECT_TRUE(admitted.ok()) << admitted.error_message();
+}
+
+TEST_F(ForwarderTest, InDerivedModeACallBeyondMaxCallsWaitingIsShed) {
+  // One upstream connection: the first request holds it, the second waits
+  // for it, which is max_calls_waiting.
+  options_.forwarder.admission.upstream_connections = 1;
+  options_.forwarder.admission.max_calls_waiting = 1;
+  StartServer();
+  auto first = NewCall();
+  auto second = NewCall();
+  // One after the other, so that exchange 0 is the first call's.
+  StartDefinition(first.get());
+  ASSERT_TRUE(http_.WaitForExchanges(1));
+  StartDefinition(second.get());
+  ASSERT_TRUE(http_.WaitForExchanges(2));
+  auto third = NewCall();
+  StartDefinition(third.get());
+  ASSERT_EQ(third->result.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  grpc::Status status = third->Wait();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(status.error_message(), HasSubstr("--max_calls_waiting"));
+  const google::rpc::ErrorInfo info = ErrorInfoOf(status);
+  EXPECT_EQ(info.reason(), "OVERLOADED");
+  ASSERT_EQ(info.metadata().count("limit"), 1u);
+  EXPECT_EQ(info.metadata().at("limit"), "calls_waiting");
+  EXPECT_EQ(http_.exchanges(), 2u);
+
+  // An answered request stops counting at once (in the HTTP callback), so
+  // nothing waits any more and the next call is admitted.
+  http_.Complete(0, FakeHttpClient::Response(201, kSession));
+  ASSERT_TRUE(first->Wait().ok());
+  auto fourth = NewCall();
+  StartDefinition(fourth.get());
+  ASSERT_TRUE(http_.WaitForExchanges(3));
+  http_.Complete(2, FakeHttpClient::Response(201, kSession));
+  EXPECT_TRUE(fourth->Wait().ok());
+}
+
+// --- Trace context ---
+
+constexpr char kCallerTraceId[] = "4bf92f3577b34da6a3ce929d0e0e4736";
+constexpr char kCallerSpanId[] = "00f067aa0ba902b7";
+constexpr char kCallerTraceState[] = "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE";
+
+TEST_F(ForwarderTest, AValidTraceparentIsContinuedAsAChildSpanWithItsTracestate) {
+  StartServer();
+  auto call = NewCall();
+  // Flags 00 (not sampled) differ from the 01 of a new trace: kept, not reset.
+  call->context.AddMetadata("traceparent", absl::StrCat("00-", kCallerTraceId, "-", kCallerSpanId, "-00"));
+  call->context.AddMetadata("tracestate", kCallerTraceState);
+  ASSERT_TRUE(DefinitionAnsweredWith(FakeHttpClient::Response(201, kSession), call.get()).ok());
+  const std::string traceparent = http_.header(0, "traceparent");
+  ASSERT_THAT(traceparent, MatchesRegex(absl::StrCat("00-", kCallerTraceId, "-[0-9a-f]{16}-00")));
+  EXPECT_NE(traceparent.substr(36, 16), kCallerSpanId);
+  EXPECT_NE(traceparent.substr(36, 16), std::string(16, '0'));
+  EXPECT_EQ(http_.header(0, "tracestate"), kCallerTraceState);
+}
+
+TEST_F(ForwarderTest, WithoutTraceparentEachCallStartsANewSampledTrace) {
+  StartServer();
+  auto first = NewCall();
+  // A tracestate alone belongs to no trace: dropped.
+  first->context.AddMetadata("tracestate", kCallerTraceState);
+  auto second = NewCall();
+  ASSERT_TRUE(DefinitionAnsweredWith(FakeHttpClient::Response(201, kSession), first.get()).ok());
+  ASSERT_TRUE(DefinitionAnsweredWith(FakeHttpClient::Response(201, kSession), second.get()).ok());
+  const std::string one = http_.header(0, "traceparent");
+  const std::string two = http_.header(1, "traceparent");
+  EXPECT_EQ(one.size(), 55u);
+  EXPECT_THAT(one, MatchesRegex("00-[0-9a-f]{32}-[0-9a-f]{16}-01"));
+  EXPECT_THAT(two, MatchesRegex("00-[0-9a-f]{32}-[0-9a-f]{16}-01"));
+  EXPECT_NE(one.substr(3, 32), std::string(32, '0'));
+  EXPECT_NE(one.substr(3, 32), two.substr(3, 32));
+  EXPECT_EQ(http_.header(0, "tracestate"), "");
+}
+
+TEST_F(ForwarderTest, AnInvalidTraceparentStartsANewTraceAndDropsTracestate) {
+  StartServer();
+  const std::string invalid[] = {
+      absl::StrCat("00-", absl::AsciiStrToUpper(kCallerTraceId), "-", kCallerSpanId, "-01"),
+      absl::StrCat("00-", std::string(32, '0'), "-", kCallerSpanId, "-01"),
+  };
+  for (size_t i = 0; i < std::size(invalid); ++i) {
+    auto call = NewCall();
+    call->context.AddMetadata("traceparent", invalid[i]);
+    call->context.AddMetadata("tracestate", kCallerTraceState);
+    ASSERT_TRUE(DefinitionAnsweredWith(FakeHttpClient::Response(201, kSession), call.get()).ok());
+    const std::string traceparent = http_.header(i, "traceparent");
+    EXPECT_THAT(traceparent, MatchesRegex("00-[0-9a-f]{32}-[0-9a-f]{16}-01")) << invalid[i];
+    EXPECT_NE(traceparent.substr(3, 32), kCallerTraceId) << invalid[i];
+    EXPECT_NE(traceparent.substr(3, 32), std::string(32, '0')) << invalid[i];
+    EXPECT_EQ(http_.header(i, "tracestate"), "") << invalid[i];
+  }
+}
+
+// --- Metrics ---
+
+TEST_F(ForwarderTest, MetricsCountAnOkCallAndAShedCall) {
+  constexpr char kMethod[] = "CreatePaymentServiceDefinitionSession";
+  metrics_ = std::make_unique<GatewayMetrics>(
+      std::vector<std::string>{kMethod, "CreatePaymentServiceSession"});
+  options_.forwarder.admission.max_calls_in_flight = 1;
+  StartServer();
+  auto held = NewCall();
+  StartDefinition(held.get());
+  ASSERT_TRUE(http_.WaitForExchanges(1));
+  auto shed = NewCall();
+  StartDefinition(shed.get());
+  ASSERT_EQ(shed->Wait().error_code(), grpc::StatusCode::UNAVAILABLE);
+  http_.Complete(0, FakeHttpClient::Response(201, kSession));
+  ASSERT_TRUE(held->Wait().ok());
+
+  const GatewayMetrics& metrics = *metrics_;
+  EXPECT_EQ(MetricValue(metrics, "session_gateway_calls_total", {{"method", kMethod}, {"code", "OK"}}), 1);
+  EXPECT_EQ(MetricValue(metrics, "session_gateway_calls_total", {{"method", kMethod}, {"code", "UNAVAILABLE"}}),
+            1);
+  EXPECT_EQ(MetricValue(metrics, "session_gateway_calls_shed_total", {{"method", kMethod}}), 1);
+  EXPECT_EQ(MetricValue(metrics, "session_gateway_upstream_responses_total", {{"status", "201"}}), 1);
+  EXPECT_EQ(MetricValue(metrics, "session_gateway_upstream_attempts_total"), 1);
+  EXPECT_EQ(MetricValue(metrics, "session_gateway_upstream_retries_total"), 0);
+  // Both calls have finished as far as the metrics go (counted before the
+  // status was sent).
+  EXPECT_EQ(MetricValue(metrics, "session_gateway_calls_in_flight"), 0);
+}
+
+// --- The call log ---
+
+TEST_F(ForwarderTest, JsonLogIsOneParsableLinePerCallWithItsIdsAndNoToken) {
+  options_.forwarder.log_calls = true;
+  options_.forwarder.log_format = LogFormat::kJson;
+  StartServer();
+  auto call = NewCall();
+  call->context.AddMetadata("traceparent", absl::StrCat("00-", kCallerTraceId, "-", kCallerSpanId, "-01"));
+  StderrCapture capture;
+  grpc::Status status = DefinitionAnsweredWith(FakeHttpClient::Response(201, kSession), call.get());
+  const std::string text = capture.Stop();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const std::vector<std::string> lines = JsonLines(text);
+  ASSERT_THAT(lines, SizeIs(1)) << text;
+  rapidjson::Document json;
+  json.Parse(lines[0].c_str());
+  ASSERT_FALSE(json.HasParseError()) << lines[0];
+  ASSERT_TRUE(json.IsObject()) << lines[0];
+  for (const char* key : {"timestamp", "method", "code", "upstream_status", "attempts", "latency_ms", "request_id",
+                          "trace_id", "shed"}) {
+    EXPECT_TRUE(json.HasMember(key)) << key << " missing from " << lines[0];
+  }
+  ASSERT_TRUE(json["method"].IsString() && json["code"].IsString() && json["request_id"].IsString() &&
+              json["trace_id"].IsString() && json["shed"].IsBool() && json["upstream_status"].IsInt() &&
+              json["attempts"].IsInt() && json["latency_ms"].IsNumber())
+      << lines[0];
+  EXPECT_STREQ(json["method"].GetString(), "CreatePaymentServiceDefinitionSession");
+  EXPECT_STREQ(json["code"].GetString(), "OK");
+  EXPECT_EQ(json["upstream_status"].GetInt(), 201);
+  EXPECT_EQ(json["attempts"].GetInt(), 1);
+  EXPECT_EQ(json["request_id"].GetString(), call->InitialMetadata("x-request-id"));
+  EXPECT_EQ(json["trace_id"].GetString(), http_.header(0, "traceparent").substr(3, 32));
+  EXPECT_STREQ(json["trace_id"].GetString(), kCallerTraceId);
+  EXPECT_FALSE(json["shed"].GetBool());
+  // The upstream got the gateway's token; the log never does.
+  EXPECT_EQ(http_.header(0, "authorization"), "Bearer configured-token");
+  EXPECT_THAT(text, Not(HasSubstr("configured-token")));
+}
+
+TEST_F(ForwarderTest, AShedCallIsLoggedShedWithItsCode) {
+  options_.forwarder.log_calls = true;
+  options_.forwarder.log_format = LogFormat::kJson;
+  options_.forwarder.admission.max_calls_in_flight = 1;
+  StartServer();
+  auto held = NewCall();
+  StartDefinition(held.get());
+  ASSERT_TRUE(http_.WaitForExchanges(1));
+  auto shed = NewCall();
+  StderrCapture capture;
+  StartDefinition(shed.get());
+  grpc::Status status = shed->Wait();
+  const std::string text = capture.Stop();
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  const std::vector<std::string> lines = JsonLines(text);
+  ASSERT_THAT(lines, SizeIs(1)) << text;
+  rapidjson::Document json;
+  json.Parse(lines[0].c_str());
+  ASSERT_FALSE(json.HasParseError()) << lines[0];
+  ASSERT_TRUE(json.IsObject() && json.HasMember("shed") && json["shed"].IsBool() && json.HasMember("code") &&
+              json["code"].IsString() && json.HasMember("attempts") && json["attempts"].IsInt() &&
+              json.HasMember("request_id") && json["request_id"].IsString())
+      << lines[0];
+  EXPECT_TRUE(json["shed"].GetBool());
+  EXPECT_STREQ(json["code"].GetString(), "UNAVAILABLE");
+  EXPECT_EQ(json["attempts"].GetInt(), 0);
+  EXPECT_EQ(json["request_id"].GetString(), shed->InitialMetadata("x-request-id"));
+}
+
+TEST_F(ForwarderTest, TextLogMarksAShedCall) {
+  options_.forwarder.log_calls = true;
+  options_.forwarder.admission.max_calls_in_flight = 1;
+  StartServer();
+  auto held = NewCall();
+  StartDefinition(held.get());
+  ASSERT_TRUE(http_.WaitForExchanges(1));
+  auto shed = NewCall();
+  StderrCapture capture;
+  StartDefinition(shed.get());
+  grpc::Status status = shed->Wait();
+  const std::string text = capture.Stop();
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  const std::vector<std::string> lines = TextCallLines(text);
+  ASSERT_THAT(lines, SizeIs(1)) << text;
+  EXPECT_THAT(lines[0], HasSubstr("method=CreatePaymentServiceDefinitionSession"));
+  EXPECT_THAT(lines[0], HasSubstr("grpc_code=UNAVAILABLE"));
+  EXPECT_THAT(lines[0], HasSubstr("shed=true"));
+  EXPECT_THAT(lines[0], MatchesRegex(".* trace_id=[0-9a-f]{32}( .*)?"));
 }
 
 }  // namespace

@@ -2,7 +2,8 @@
 // bytes (and that protobuf logs nothing about them), the request size
 // limit, and the one log line per call carrying a timestamp and the code
 // its caller saw, also for calls cut by a deadline, by the caller or by
-// shutdown. Real binaries on 127.0.0.1, every call bounded. Request depth
+// shutdown; that line as JSON (--log_format=json); and the metrics of a
+// forwarded call as scraped from --metrics_listen. Real binaries on 127.0.0.1, every call bounded. Request depth
 // limits and the empty request are checked in-process (forwarder_test.cc).
 #include <signal.h>
 
@@ -26,6 +27,8 @@
 #include "grpcpp/client_context.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
+#include "rapidjson/document.h"
+#include "support/http_client.h"
 #include "support/stub_upstream.h"
 
 namespace session_gateway {
@@ -207,6 +210,83 @@ TEST_F(RequestHandlingTest, LogLinesStartWithAnRfc3339UtcTimestamp) {
   ASSERT_TRUE(absl::ParseTime("%Y-%m-%dT%H:%M:%E3SZ", match[1].str(), &logged, &error)) << error;
   EXPECT_GE(logged, absl::FromUnixMillis(absl::ToUnixMillis(before)));
   EXPECT_LE(logged, absl::Now());
+}
+
+TEST_F(RequestHandlingTest, JsonLogFormatWritesEachCallAsOneJsonObject) {
+  constexpr char kTraceId[] = "4bf92f3577b34da6a3ce929d0e0e4736";
+  Start({"--log_format=json"});
+  grpc::ClientContext context;
+  context.AddMetadata("traceparent", absl::StrCat("00-", kTraceId, "-00f067aa0ba902b7-01"));
+  ASSERT_TRUE(Call(Nested(1), &context).ok());
+  std::vector<std::string> lines;
+  for (absl::string_view line : absl::StrSplit(gateway_->Stderr(), '\n')) {
+    if (absl::StartsWith(line, "{")) lines.emplace_back(line);
+  }
+  ASSERT_THAT(lines, SizeIs(1)) << gateway_->Stderr();
+  EXPECT_THAT(CallLines(), SizeIs(0)) << "a text line besides the JSON one";
+  rapidjson::Document json;
+  json.Parse(lines[0].c_str());
+  ASSERT_FALSE(json.HasParseError()) << lines[0];
+  ASSERT_TRUE(json.IsObject()) << lines[0];
+  // The documented keys, in the documented order, and nothing else.
+  std::vector<std::string> keys;
+  for (const auto& member : json.GetObject()) keys.emplace_back(member.name.GetString());
+  EXPECT_THAT(keys, ::testing::ElementsAre("timestamp", "method", "code", "upstream_status", "attempts",
+                                           "latency_ms", "request_id", "trace_id", "shed"))
+      << lines[0];
+  ASSERT_TRUE(json["method"].IsString() && json["code"].IsString() && json["upstream_status"].IsInt() &&
+              json["attempts"].IsInt() && json["request_id"].IsString() && json["trace_id"].IsString() &&
+              json["shed"].IsBool() && json["timestamp"].IsString() && json["latency_ms"].IsNumber())
+      << lines[0];
+  EXPECT_STREQ(json["method"].GetString(), "CreatePaymentServiceDefinitionSession");
+  EXPECT_STREQ(json["code"].GetString(), "OK");
+  EXPECT_EQ(json["upstream_status"].GetInt(), 201);
+  EXPECT_EQ(json["attempts"].GetInt(), 1);
+  EXPECT_FALSE(json["shed"].GetBool());
+  EXPECT_STREQ(json["trace_id"].GetString(), kTraceId);
+  auto request_id = context.GetServerInitialMetadata().find("x-request-id");
+  ASSERT_NE(request_id, context.GetServerInitialMetadata().end());
+  EXPECT_EQ(json["request_id"].GetString(), std::string(request_id->second.data(), request_id->second.size()));
+  // The same trace went upstream.
+  auto requests = upstream_->Requests();
+  ASSERT_TRUE(requests.ok()) << requests.status();
+  ASSERT_THAT(*requests, SizeIs(1));
+  EXPECT_THAT((*requests)[0].Header("traceparent"), ::testing::StartsWith(absl::StrCat("00-", kTraceId, "-")));
+}
+
+// The value of the scrape's sample line that starts with `series` (name
+// and labels as prometheus-cpp writes them: labels sorted by name), or
+// "absent".
+std::string Sample(const std::string& scrape, const std::string& series) {
+  for (absl::string_view line : absl::StrSplit(scrape, '\n')) {
+    if (absl::StartsWith(line, series + " ")) return std::string(line.substr(series.size() + 1));
+  }
+  return "absent";
+}
+
+TEST_F(RequestHandlingTest, MetricsCountAForwardedCallAndItsOpenUpstreamConnection) {
+  Start({"--metrics_listen=127.0.0.1:0"});
+  const std::string log = gateway_->Stderr();
+  const size_t at = log.find("metrics on http://");
+  ASSERT_NE(at, std::string::npos) << log;
+  const size_t start = at + std::string("metrics on http://").size();
+  const std::string address = log.substr(start, log.find("/metrics", start) - start);
+  const int port = std::stoi(address.substr(address.rfind(':') + 1));
+  ASSERT_TRUE(Call(Nested(1)).ok());
+  // Counted before the caller had its answer; the connection sampled at
+  // the scrape is the idle keep-alive one to the stub.
+  absl::StatusOr<testing::HttpResponse> scrape = testing::HttpFetch(port, "GET", "/metrics");
+  ASSERT_TRUE(scrape.ok()) << scrape.status();
+  ASSERT_EQ(scrape->status, 200);
+  const std::string& text = scrape->body;
+  EXPECT_EQ(Sample(text, "session_gateway_calls_total{code=\"OK\",method=\"CreatePaymentServiceDefinitionSession\"}"),
+            "1");
+  EXPECT_EQ(Sample(text, "session_gateway_upstream_attempts_total"), "1");
+  EXPECT_EQ(Sample(text, "session_gateway_upstream_responses_total{status=\"201\"}"), "1");
+  EXPECT_EQ(Sample(text, "session_gateway_calls_shed_total{method=\"CreatePaymentServiceDefinitionSession\"}"), "0");
+  const std::string open = Sample(text, "session_gateway_upstream_open_connections");
+  ASSERT_NE(open, "absent") << text;
+  EXPECT_GE(std::stod(open), 1) << text;
 }
 
 TEST_F(RequestHandlingTest, CallPastTheCallersDeadlineIsLoggedDeadlineExceeded) {

@@ -346,5 +346,28 @@ TEST(StartupTest, MetricsPortInUseIsRefused) {
   EXPECT_THAT(second.stderr_text, HasSubstr(absl::StrCat("--metrics_listen: ", address, " is already in use")));
 }
 
+TEST(StartupTest, AdmissionAndUpstreamLimitsMustBePositive) {
+  for (const char* flag : {"--max_calls_in_flight=0", "--max_calls_waiting=0", "--max_upstream_connections=0",
+                           "--upstream_event_loops=-1", "--upstream_event_loops=257"}) {
+    Refusal refusal = RunExpectingExit({"--listen=127.0.0.1:0", flag});
+    EXPECT_FALSE(refusal.listened) << flag;
+    ASSERT_TRUE(refusal.exit.has_value()) << flag;
+    EXPECT_TRUE(refusal.exit->ExitedWith(2)) << flag << ": " << refusal.exit->ToString();
+    const std::string name(absl::string_view(flag).substr(0, absl::string_view(flag).find('=')));
+    EXPECT_THAT(refusal.stderr_text, HasSubstr(name)) << flag;
+  }
+}
+
+// absl's own parser would exit 1; the command-line wrapper makes every
+// usage error exit 2, naming the flag.
+TEST(StartupTest, AnUnknownLogFormatIsRefused) {
+  Refusal refusal = RunExpectingExit({"--listen=127.0.0.1:0", "--log_format=xml"});
+  EXPECT_FALSE(refusal.listened);
+  ASSERT_TRUE(refusal.exit.has_value()) << refusal.stderr_text;
+  EXPECT_TRUE(refusal.exit->ExitedWith(2)) << refusal.exit->ToString();
+  EXPECT_THAT(refusal.stderr_text, HasSubstr("log_format"));
+  EXPECT_THAT(refusal.stderr_text, HasSubstr("xml"));
+}
+
 }  // namespace
 }  // namespace session_gateway

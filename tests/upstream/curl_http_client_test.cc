@@ -103,12 +103,15 @@ struct SeenRequest {
 // tests use, serving from a background thread until destroyed.
 class LoopbackServer {
  public:
-  explicit LoopbackServer(std::unique_ptr<httplib::Server> server)
+  // `keep_alive_max_count`: requests served per connection before the
+  // server answers "Connection: close" and closes it.
+  explicit LoopbackServer(std::unique_ptr<httplib::Server> server,
+                          size_t keep_alive_max_count = 1000)
       : server_(std::move(server)) {
     // The default pool (8 threads) ties a thread to each keep-alive
     // connection, which would serialise the concurrency test.
     server_->new_task_queue = [] { return new httplib::ThreadPool(96); };
-    server_->set_keep_alive_max_count(1000);
+    server_->set_keep_alive_max_count(keep_alive_max_count);
     // Otherwise Nagle holds the body back until the client acknowledges
     // the headers, which delayed ACKs put off by 40 ms.
     server_->set_tcp_nodelay(true);
@@ -685,6 +688,45 @@ TEST_F(CurlHttpClientTest, SequentialRequestsReuseTheConnection) {
   }
   EXPECT_LE(client_->stats().connections_opened, 2u);
   EXPECT_EQ(server_->requests(), 50);
+}
+
+TEST_F(CurlHttpClientTest, OpenConnectionsCountsAKeptAliveConnectionOnce) {
+  // One loop: each loop has a connection pool of its own.
+  CurlHttpClient::Options options;
+  options.event_loops = 1;
+  client_ = MakeClient(options);
+  ASSERT_NE(client_, nullptr);
+  EXPECT_EQ(client_->stats().open_connections, 0);
+  ASSERT_TRUE(Fetch(*client_, Get(server_->Url("/hello"))).status.ok());
+  // The callback runs after curl has put the connection back in its pool,
+  // so the idle connection is counted by then.
+  EXPECT_EQ(client_->stats().open_connections, 1);
+  ASSERT_TRUE(Fetch(*client_, Get(server_->Url("/hello"))).status.ok());
+  EXPECT_EQ(client_->stats().open_connections, 1);
+  EXPECT_EQ(client_->stats().connections_opened, 1u);
+}
+
+TEST_F(CurlHttpClientTest, OpenConnectionsDropsWhenTheServerClosesTheConnection) {
+  // A server that closes each connection after one request (answering
+  // "Connection: close"), so curl closes its side when the exchange ends.
+  client_.reset();
+  server_ = std::make_unique<LoopbackServer>(std::make_unique<httplib::Server>(),
+                                             /*keep_alive_max_count=*/1);
+  CurlHttpClient::Options options;
+  options.event_loops = 1;
+  client_ = MakeClient(options);
+  ASSERT_NE(client_, nullptr);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(Fetch(*client_, Get(server_->Url("/hello"))).status.ok()) << i;
+    const absl::Time end = absl::Now() + absl::Seconds(5);
+    while (client_->stats().open_connections != 0 && absl::Now() < end) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    EXPECT_EQ(client_->stats().open_connections, 0) << i;
+  }
+  // Each exchange had a connection of its own: it was really opened,
+  // counted and closed.
+  EXPECT_EQ(client_->stats().connections_opened, 2u);
 }
 
 TEST_F(CurlHttpClientTest, SlowUpstreamExceedsDeadline) {
