@@ -68,8 +68,15 @@ struct ForwarderOptions {
   bool log_calls = true;
   LogFormat log_format = LogFormat::kText;
   // Overload protection: calls beyond these limits are shed at once with
-  // UNAVAILABLE (see admission_control.h).
-  AdmissionLimits admission;
+  // UNAVAILABLE (see admission_control.h). The forwarder counts waiting
+  // calls in derived mode, since HttpClient does not say when a request
+  // gets a connection: `admission.upstream_connections` must be the HTTP
+  // client's connection pool size (1024 by default, as CurlHttpClient's).
+  AdmissionLimits admission = [] {
+    AdmissionLimits limits;
+    limits.upstream_connections = 1024;
+    return limits;
+  }();
 };
 
 // Counters for tests, benchmarks and the shutdown path.
