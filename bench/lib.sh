@@ -60,19 +60,21 @@ require_tools() {
 
 # ---------------------------------------------------------------- build
 # find_binaries: checks that build_dir is a configured build tree, builds
-# session-gateway and grpc_load_client there (not with NO_BUILD=1) and sets
-# build_type, gateway_bin and client_bin.
+# session-gateway, grpc_load_client and http_client_bench there (not with
+# NO_BUILD=1) and sets build_type, gateway_bin, client_bin and
+# http_bench_bin.
 find_binaries() {
   [[ -f "$build_dir/CMakeCache.txt" ]] ||
     die "$build_dir is not a configured build tree (cmake --preset release)"
   build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build_dir/CMakeCache.txt")
   [[ "$build_type" == Release ]] || log "warning: $build_dir is a $build_type build, not Release"
   if [[ "${NO_BUILD:-0}" != 1 ]]; then
-    cmake --build "$build_dir" --target session-gateway grpc_load_client -j "${JOBS:-2}" >&2 ||
-      die "building session-gateway and grpc_load_client failed"
+    cmake --build "$build_dir" --target session-gateway grpc_load_client http_client_bench -j "${JOBS:-2}" >&2 ||
+      die "building session-gateway, grpc_load_client and http_client_bench failed"
   fi
   gateway_bin=$build_dir/src/gateway/session-gateway
   client_bin=$build_dir/bench/grpc_load_client
+  http_bench_bin=$build_dir/bench/http_client_bench
   [[ -x "$gateway_bin" && -x "$client_bin" ]] || die "binaries not found under $build_dir"
 }
 

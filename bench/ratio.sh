@@ -19,7 +19,9 @@
 # 2 KiB and 64 KiB answers; Health/Check and the small call on the key
 # gateway. Each is warmed up and sized to about DURATION seconds; then REPS
 # rounds run every workload once in turn, so a busy moment of this shared
-# machine hits all of them alike. Per repetition: gateway CPU µs per call
+# machine hits all of them alike. Each round ends with the floor under a
+# forwarded call: bench/http_client_bench, the gateway's HTTP client alone,
+# pinned to GATEWAY_CPU, POSTing the small call to the same nginx. Per repetition: gateway CPU µs per call
 # (utime+stime from /proc/PID/stat over the phase / calls), wall µs per
 # call, req/s, nginx CPU µs per call, upstream connections nginx accepted.
 # Verified: h2load must report every call done with HTTP 2xx, the gateway
@@ -111,6 +113,26 @@ for w in "${workloads[@]}"; do
   calls_of[$name]=$sized_calls
 done
 
+# The floor under a forwarded call: the gateway's upstream HTTP client
+# alone (CurlHttpClient, one event loop, on the gateway's CPU) sending the
+# small call's POST to the same nginx, 256 in flight. A forwarded call costs
+# at least a health call's gRPC work plus this.
+client_url="http://127.0.0.1:$nginx_port/payment-service-definitions/bench-small/sessions"
+client_cmd=(taskset -c "$gateway_cpu" "$http_bench_bin" --url="$client_url" --requests=40000 --concurrency=256
+            --event_loops=1)
+client_phase() {
+  local out
+  out=$("${client_cmd[@]}" 2>/dev/null | tail -1) || die "http_client_bench failed"
+  "$python" - "$out" >>"$tmp/runs.txt" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+assert r["completed"] and r["errors"] == 0, r
+print("upstream-client-alone\treal_time=%.3f cpu_time=%.3f iterations=%d rps=%.1f nginx_cpu_us=0 "
+      "upstream_conns=%d others_cpus=0" % (r["wall_s"] * 1e6 / r["requests"], r["cpu_us_per_req"],
+                                          r["requests"], r["req_per_s"], r["connections_opened"]))
+PY
+}
+
 : >"$tmp/runs.txt"
 for (( r = 1; r <= reps; r++ )); do
   log "repetition $r of $reps"
@@ -120,6 +142,7 @@ for (( r = 1; r <= reps; r++ )); do
     h2load_phase "$name" "$gateway_port" "$method" "$payload" "${calls_of[$name]}" "$conns" "$streams" \
       "$load_cpu" "$gateway_log"
   done
+  [[ -z "${ONLY:-}" ]] && client_phase
 done
 
 # Both gateways answered every call; their logs must hold no warning about
@@ -138,6 +161,7 @@ write_json "$json" "pinning=gateway alone on CPU $gateway_cpu; nginx (1 worker) 
     name=${w%%|*}
     echo "- \`$name\`: \`${phase_commands[$name]}\`"
   done
+  echo "- \`upstream-client-alone\`: \`${client_cmd[*]}\` (its own getrusage CPU per request)"
   echo
   echo "cpu_time is the gateway's own CPU time per call: utime+stime of all its threads from /proc/PID/stat" \
        "(10 ms ticks) over the phase, divided by the calls; \`key/\` rows ran on the gateway with" \
@@ -145,7 +169,11 @@ write_json "$json" "pinning=gateway alone on CPU $gateway_cpu; nginx (1 worker) 
        "2KiB/64KiB = whole upstream answer. Every call verified: h2load counted all done with HTTP 2xx, the gateway" \
        "logged one grpc_code=OK per forwarded call, and grpc_load_client checked statuses and answers" \
        "(${VERIFY_CALLS:-500} calls per workload). upstream conns = connections nginx accepted during the" \
-       "repetition (the gateway keeps its pool open, so 0 after the warm-up is the expected value)."
+       "repetition (the gateway keeps its pool open, so 0 after the warm-up is the expected value)." \
+       "\`upstream-client-alone\` is the floor under a forwarded call: the gateway's HTTP client alone" \
+       "(libcurl multi, one event loop) sending the same POST to the same nginx; a forwarded call also" \
+       "pays the gRPC work of a health call, so with x = health / client alone, health / forwarded cannot" \
+       "exceed x / (1 + x) whatever the rest of the gateway costs."
   echo
   others_note
 } | sed "s#$tmp/#\$TMP/#g; s#$tmp#\$TMP#g" >"$tmp/notes.md"
@@ -162,5 +190,6 @@ sed -i "s#$tmp/#\$TMP/#g" "$json"
   --ratio "with key: health / forwarded=key/health / key/forwarded/small>=0.40" \
   --ratio "cost of signing: forwarded with key / without=key/forwarded/small / forwarded/small" \
   --ratio "throughput forwarded / health=[rps] forwarded/small / health" \
+  --ratio "health / upstream client alone (x), CPU per call=health / upstream-client-alone" \
   "$json"
 if [[ -n "${KEEP_JSON:-}" ]]; then cp "$json" "$KEEP_JSON"; fi

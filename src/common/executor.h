@@ -4,9 +4,10 @@
 // The HTTP client's completion callbacks run on its event-loop thread,
 // which every upstream exchange shares: decoding a response there (a 1 MiB
 // body takes milliseconds) would stall all the others. So the forwarder
-// hands each result to an Executor and decodes it there. Production code
-// passes a ThreadPoolExecutor; tests pass an InlineExecutor, or one of
-// their own that runs tasks when the test says so.
+// hands each result that is not a small success to an Executor and
+// decodes it there. Production code passes a ThreadPoolExecutor; tests
+// pass an InlineExecutor, or one of their own that runs tasks when the
+// test says so.
 //
 // Usage:
 //
@@ -43,16 +44,20 @@ class InlineExecutor final : public Executor {
   void Run(Task task) override { std::move(task)(); }
 };
 
-// A fixed number of threads taking tasks from one queue, first in first
-// out. No thread is ever added per task.
+// Up to a fixed number of threads taking tasks from one queue, first in
+// first out. Threads start when work needs them, not before: a thread is
+// added (up to the limit) when a task arrives and more tasks wait than
+// threads are idle, and it then stays. So a process whose tasks never
+// come (the gateway decodes small answers where they arrive) keeps no
+// idle threads for them. No thread is ever added per task beyond that.
 class ThreadPoolExecutor final : public Executor {
  public:
   // The pool size to use when nothing says otherwise: one thread per core
   // (at least one), since tasks are short and CPU-bound.
   static int DefaultThreads();
 
-  // Starts `threads` (>= 1) threads.
-  explicit ThreadPoolExecutor(int threads);
+  // A pool of at most `max_threads` (>= 1) threads, none started yet.
+  explicit ThreadPoolExecutor(int max_threads);
 
   ThreadPoolExecutor(const ThreadPoolExecutor&) = delete;
   ThreadPoolExecutor& operator=(const ThreadPoolExecutor&) = delete;
@@ -63,13 +68,19 @@ class ThreadPoolExecutor final : public Executor {
 
   void Run(Task task) override;
 
+  // Threads started so far.
+  int threads_started() const;
+
  private:
   void Work();
 
-  absl::Mutex mu_;
+  const size_t max_threads_;
+  mutable absl::Mutex mu_;
   std::deque<Task> queue_ ABSL_GUARDED_BY(mu_);
+  size_t idle_ ABSL_GUARDED_BY(mu_) = 0;  // Threads waiting for a task.
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<std::thread> threads_;
+  std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
+  int threads_started_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace session_gateway

@@ -1,15 +1,21 @@
 // Forwards gRPC calls to the REST upstream, one reactor per call and no
 // thread per call: the gRPC callback API hands us the request's bytes, we
 // parse them (see request_parser.h), the asynchronous HTTP client carries
-// the request upstream, and its completion callback hands the result to
-// the executor, which decodes it (JSON, status mapping) and finishes the
-// call: the HTTP client's event loop, shared by every exchange, never
-// decodes. Retries wait on a gRPC alarm, not on a thread. Every call that
+// the request upstream, and its completion callback decodes a small
+// success itself and hands anything else to the executor, which decodes it
+// (JSON, status mapping) and finishes the call: the HTTP client's event
+// loop, shared by every exchange, never decodes a large body. Retries wait on a gRPC alarm, not on a thread. Every call that
 // reaches the forwarder gets one log line with the code its caller sees.
+//
+// At the edge of each call: admission control first (a call over the
+// limits is shed with UNAVAILABLE before its request is parsed), then the
+// W3C trace context (the gateway's span goes upstream in `traceparent`),
+// and at the finish one call log record (call_log.h) and, when given,
+// metrics (gateway_metrics.h).
 //
 // Usage:
 //
-//   Forwarder forwarder(options, {&http_client, token_source.get(), &executor});
+//   Forwarder forwarder(options, {&http_client, token_source.get(), &executor, metrics});
 //   ABSL_CHECK_OK(forwarder.AddMethod(method_descriptor));
 //   // In a raw (ByteBuffer) CallbackService method:
 //   return forwarder.Forward(method_descriptor, context, *request, response);
@@ -64,6 +70,13 @@ struct ForwarderOptions {
   // higher (see GrpcReceiveLimit in session_service.h), or gRPC refuses
   // them first, without our code running or logging.
   int64_t max_request_bytes = 4 << 20;
+  // Successful responses with bodies up to this size are decoded, and
+  // their calls finished, right in the HTTP client's callback; larger ones
+  // and every failure go to the executor, so that a large body never
+  // stalls the event loop. 0: always the executor. Decoding a session of a
+  // few KiB takes microseconds, and it keeps the executor's threads
+  // unstarted under ordinary traffic (see common/executor.h).
+  size_t inline_decode_max_bytes = 16 << 10;
   // Write one line per call to stderr (see call_log.h), as text or JSON.
   bool log_calls = true;
   LogFormat log_format = LogFormat::kText;

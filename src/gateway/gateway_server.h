@@ -11,7 +11,7 @@
 //
 // Usage:
 //
-//   GatewayDependencies deps{http_client.get(), tokens.get(), &pool};
+//   ForwarderDependencies deps{http_client.get(), tokens.get(), &executor, metrics.get()};
 //   absl::StatusOr<std::unique_ptr<GatewayServer>> server = GatewayServer::Start(options, deps);
 //   std::printf("listening on %s\n", (*server)->address().c_str());
 //   ...wait for SIGTERM...

@@ -70,6 +70,33 @@ TEST(ThreadPoolExecutorTest, DestructionRunsQueuedTasksAndTheTasksTheyQueue) {
   EXPECT_EQ(ran.load(), 20);
 }
 
+TEST(ThreadPoolExecutorTest, StartsThreadsOnlyWhenTasksNeedThem) {
+  ThreadPoolExecutor pool(4);
+  EXPECT_EQ(pool.threads_started(), 0) << "no task yet, no thread";
+  absl::Notification ran;
+  pool.Run([&] { ran.Notify(); });
+  ASSERT_TRUE(ran.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(pool.threads_started(), 1) << "one task, one thread";
+}
+
+TEST(ThreadPoolExecutorTest, NeverStartsMoreThreadsThanItsLimit) {
+  // Declared before the pool, which drains its tasks when destroyed.
+  absl::Notification release;
+  std::atomic<int> finished{0};
+  {
+    ThreadPoolExecutor pool(2);
+    for (int i = 0; i < 10; ++i) {
+      pool.Run([&] {
+        release.WaitForNotificationWithTimeout(absl::Seconds(10));
+        finished.fetch_add(1);
+      });
+    }
+    EXPECT_EQ(pool.threads_started(), 2);
+    release.Notify();
+  }
+  EXPECT_EQ(finished.load(), 10);
+}
+
 TEST(ThreadPoolExecutorTest, DefaultThreadsIsAtLeastOne) {
   EXPECT_GE(ThreadPoolExecutor::DefaultThreads(), 1);
 }
