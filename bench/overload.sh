@@ -11,9 +11,9 @@
 #   - session-gateway pinned alone to GATEWAY_CPU (default 0) with default
 #     flags, plus --listen=127.0.0.1:0, --upstream (the server above) and
 #     --shutdown_grace=1s (only so that stopping it is quick), call log to a
-#     file. With the default --max_upstream_connections=64 the upstream
-#     completes at most 64 / 0.5 s = 128 calls a second, so the 20,000
-#     calls of the burst would need ~160 s: most must be shed, not queued;
+#     file. With the default --max_upstream_connections=1024 the upstream
+#     completes at most 1024 / 0.5 s = 2,048 calls a second, and the
+#     burst arrives within about 2 s: most calls must be shed, not queued;
 #   - grpc_load_client, pinned with the upstream, fires BURST_CALLS
 #     CreatePaymentServiceDefinitionSession calls at once (--concurrency
 #     equal to --calls) over CHANNELS HTTP/2 connections, each call with a

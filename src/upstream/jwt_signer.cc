@@ -30,6 +30,7 @@
 #include "common/json_text.h"
 #include "common/read_file.h"
 #include "common/uuid.h"
+#include "upstream/openssl_ptr.h"
 
 namespace session_gateway {
 namespace upstream {
@@ -40,26 +41,6 @@ namespace {
 constexpr size_t kP521Bytes = 66;
 constexpr size_t kSignatureBytes = 2 * kP521Bytes;
 
-struct BioFree {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-};
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-struct EcdsaSigFree {
-  void operator()(ECDSA_SIG* sig) const { ECDSA_SIG_free(sig); }
-};
-struct BignumFree {
-  void operator()(BIGNUM* bn) const { BN_free(bn); }
-};
-using BioPtr = std::unique_ptr<BIO, BioFree>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
-using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, EcdsaSigFree>;
-using BignumPtr = std::unique_ptr<BIGNUM, BignumFree>;
 
 // OpenSSL queues errors per thread. Anything left behind would be blamed on
 // the next unrelated OpenSSL call on this thread, so every failure path

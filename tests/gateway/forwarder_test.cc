@@ -872,6 +872,19 @@ TEST_F(ForwarderTest, CallsFinishOnAThreadPool) {
 
 // --- Overload: admission control ---
 
+// A shed call's status: UNAVAILABLE saying the gateway is overloaded and
+// naming `flag`, with an ErrorInfo naming `limit`.
+void ExpectShed(const grpc::Status& status, const std::string& flag, const std::string& limit) {
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(status.error_message(), HasSubstr("session-gateway is overloaded"));
+  EXPECT_THAT(status.error_message(), HasSubstr(flag));
+  const google::rpc::ErrorInfo info = ErrorInfoOf(status);
+  EXPECT_EQ(info.reason(), "OVERLOADED");
+  EXPECT_EQ(info.domain(), "session-gateway");
+  ASSERT_EQ(info.metadata().count("limit"), 1u);
+  EXPECT_EQ(info.metadata().at("limit"), limit);
+}
+
 TEST_F(ForwarderTest, ACallBeyondMaxCallsInFlightIsShedAtOnceWithoutAnUpstreamRequest) {
   options_.forwarder.admission.max_calls_in_flight = 2;
   StartServer();
@@ -887,15 +900,7 @@ TEST_F(ForwarderTest, ACallBeyondMaxCallsInFlightIsShedAtOnceWithoutAnUpstreamRe
   // Answered while both upstream requests are still unanswered: shed, not
   // queued (a queued call would wait for its 30 s deadline).
   ASSERT_EQ(third->result.wait_for(std::chrono::seconds(5)), std::future_status::ready);
-  grpc::Status status = third->Wait();
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
-  EXPECT_THAT(status.error_message(), HasSubstr("session-gateway is overloaded"));
-  EXPECT_THAT(status.error_message(), HasSubstr("--max_calls_in_flight"));
-  const google::rpc::ErrorInfo info = ErrorInfoOf(status);
-  EXPECT_EQ(info.reason(), "OVERLOADED");
-  EXPECT_EQ(info.domain(), "session-gateway");
-  ASSERT_EQ(info.metadata().count("limit"), 1u);
-  EXPECT_EQ(info.metadata().at("limit"), "calls_in_flight");
+  ExpectShed(third->Wait(), "--max_calls_in_flight", "calls_in_flight");
   EXPECT_EQ(http_.exchanges(), 2u);
   EXPECT_EQ(third->InitialMetadata("x-request-id").size(), 36u);
   EXPECT_EQ(server_->forwarder().admission().stats().shed_calls_in_flight, 1u);
@@ -928,13 +933,7 @@ TEST_F(ForwarderTest, InDerivedModeACallBeyondMaxCallsWaitingIsShed) {
   auto third = NewCall();
   StartDefinition(third.get());
   ASSERT_EQ(third->result.wait_for(std::chrono::seconds(5)), std::future_status::ready);
-  grpc::Status status = third->Wait();
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
-  EXPECT_THAT(status.error_message(), HasSubstr("--max_calls_waiting"));
-  const google::rpc::ErrorInfo info = ErrorInfoOf(status);
-  EXPECT_EQ(info.reason(), "OVERLOADED");
-  ASSERT_EQ(info.metadata().count("limit"), 1u);
-  EXPECT_EQ(info.metadata().at("limit"), "calls_waiting");
+  ExpectShed(third->Wait(), "--max_calls_waiting", "calls_waiting");
   EXPECT_EQ(http_.exchanges(), 2u);
 
   // An answered request stops counting at once (in the HTTP callback), so

@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/json_text.h"
+#include "upstream/openssl_ptr.h"
 
 namespace session_gateway {
 namespace testing {
@@ -30,26 +31,11 @@ namespace {
 constexpr size_t kP521Bytes = 66;
 constexpr size_t kSignatureBytes = 2 * kP521Bytes;
 
-struct BioFree {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-};
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-struct EcdsaSigFree {
-  void operator()(ECDSA_SIG* sig) const { ECDSA_SIG_free(sig); }
-};
-struct BignumFree {
-  void operator()(BIGNUM* bn) const { BN_free(bn); }
-};
-using BioPtr = std::unique_ptr<BIO, BioFree>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
-using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, EcdsaSigFree>;
-using BignumPtr = std::unique_ptr<BIGNUM, BignumFree>;
+using upstream::BioPtr;
+using upstream::BignumPtr;
+using upstream::EcdsaSigPtr;
+using upstream::MdCtxPtr;
+using upstream::PkeyPtr;
 
 // The EC P-521 public key in `pem`. Only named curves are accepted, as the
 // signer does; for a test that is the whole point of the check.
