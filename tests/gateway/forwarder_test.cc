@@ -95,6 +95,16 @@ struct PendingCall {
   std::promise<grpc::Status> done;
   std::future<grpc::Status> result = done.get_future();
 
+  // A call still in flight when its test ends (one held upstream while
+  // others are shed) is cancelled and waited for: gRPC writes into this
+  // object when the call finishes.
+  ~PendingCall() {
+    if (result.valid() && result.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+      context.TryCancel();
+      result.wait();
+    }
+  }
+
   grpc::Status Wait() { return result.get(); }
   std::string InitialMetadata(const std::string& key) const { return Find(context.GetServerInitialMetadata(), key); }
   std::string TrailingMetadata(const std::string& key) const { return Find(context.GetServerTrailingMetadata(), key); }
