@@ -39,7 +39,7 @@
 // Usage (in the forwarder):
 //
 //   AdmissionLimits limits;  // 2048 in flight, 1024 waiting
-//   limits.upstream_connections = 64;  // --max_upstream_connections
+//   limits.upstream_connections = 1024;  // --max_upstream_connections
 //   AdmissionControl admission(limits);
 //   ...
 //   // In Forward(), before creating the reactor:

@@ -1,4 +1,4 @@
-// One log record per gateway call, as a text line (today's format) or as
+// One log record per gateway call, as a key=value text line or as
 // one JSON object per line (--log_format=json, for log pipelines that parse
 // JSON), and a sink that writes each line with a single write(2).
 //
@@ -6,7 +6,7 @@
 // a body, a header value or a credential, so no token can reach the log
 // through it.
 //
-// Text (the line the forwarder writes today, with trace_id appended, and
+// Text (the forwarder's line, with trace_id appended, and
 // shed=true appended for a call refused by admission control):
 //
 //   2026-12-03T04:05:06.789Z session-gateway: call method=CreatePaymentServiceSession
