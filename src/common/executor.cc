@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/usable_cpus.h"
+
 namespace session_gateway {
 
 int ThreadPoolExecutor::DefaultThreads() {
-  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  return UsableCpus();
 }
 
 ThreadPoolExecutor::ThreadPoolExecutor(int max_threads)

@@ -4,8 +4,7 @@
 // The HTTP client's completion callbacks run on its event-loop thread,
 // which every upstream exchange shares: decoding a response there (a 1 MiB
 // body takes milliseconds) would stall all the others. So the forwarder
-// hands each result that is not a small success to an Executor and
-// decodes it there. Production code passes a ThreadPoolExecutor; tests
+// hands each result to an Executor and decodes it there. Production code passes a ThreadPoolExecutor; tests
 // pass an InlineExecutor, or one of their own that runs tasks when the
 // test says so.
 //
@@ -47,9 +46,9 @@ class InlineExecutor final : public Executor {
 // Up to a fixed number of threads taking tasks from one queue, first in
 // first out. Threads start when work needs them, not before: a thread is
 // added (up to the limit) when a task arrives and more tasks wait than
-// threads are idle, and it then stays. So a process whose tasks never
-// come (the gateway decodes small answers where they arrive) keeps no
-// idle threads for them. No thread is ever added per task beyond that.
+// threads are idle, and it then stays. So an idle process keeps no idle
+// threads for work that has not come. No thread is ever added per task
+// beyond that.
 class ThreadPoolExecutor final : public Executor {
  public:
   // The pool size to use when nothing says otherwise: one thread per core

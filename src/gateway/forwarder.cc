@@ -316,12 +316,6 @@ void ForwardCall::OnHttpDone(upstream::HttpResult result) {
   // The only pending step touches the ticket; the slot stays held.
   ticket_.EndUpstream();
   forwarder_.UpdateWaitingGauge();
-  // A small success is decoded here (a few microseconds); everything else
-  // is handed over, so that this loop never waits on a large body.
-  if (result.status.ok() && result.response.status >= 200 && result.response.status < 300 &&
-      result.response.body.size() <= forwarder_.options_.inline_decode_max_bytes) {
-    return HandleResult(std::move(result));
-  }
   // This runs on the HTTP client's event loop, which every exchange
   // shares: decoding here (a 1 MiB body takes milliseconds) would stall
   // them all, so only hand the result over. The reactor stays alive until

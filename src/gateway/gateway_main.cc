@@ -370,16 +370,15 @@ int main(int argc, char** argv) {
                  "session-gateway: and sandbox-invalid-json rehearse failures.\n",
                  fw.upstream_base.c_str());
   }
-  // Error answers and large responses are decoded and their calls finished
-  // on this pool, not on the HTTP client's event loops (shared by every
-  // exchange: decoding a 1 MiB response takes 1.3 to 62 ms, which every
-  // other exchange on the loop would wait for); small successful answers
-  // are decoded where they arrive (ForwarderOptions::
-  // inline_decode_max_bytes). One thread per core at most, started only
-  // when needed. Not gRPC's own executor threads: measured with a 20,000
-  // call burst, our tasks there delayed health checks by up to 1.3 s. It
-  // also refreshes tokens. Declared before the HTTP client, so that it
-  // outlives the client's last callbacks.
+  // Responses are decoded and calls finished on this pool, not on the HTTP
+  // client's event loops (shared by every exchange: decoding a 1 MiB
+  // response takes 1.3 to 62 ms, which every other exchange on the loop
+  // would wait for; and even small answers decoded there cost more CPU per
+  // call, see bench/RESULTS.md). One thread per usable CPU at most, started
+  // when work comes. Not gRPC's own executor threads: measured with a
+  // 20,000-call burst, our tasks there delayed health checks by up to
+  // 1.3 s. It also refreshes tokens. Declared before the HTTP client, so
+  // that it outlives the client's last callbacks.
   session_gateway::ThreadPoolExecutor executor(session_gateway::ThreadPoolExecutor::DefaultThreads());
   session_gateway::upstream::ReloadableTokenSource* reloadable_tokens = nullptr;
   std::unique_ptr<session_gateway::upstream::TokenSource> tokens = Credentials(&executor, &reloadable_tokens);

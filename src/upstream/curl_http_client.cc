@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "common/usable_cpus.h"
 #include "upstream/curl_event_loop.h"
 #include "upstream/curl_transfer.h"
 #include "upstream/curl_trust.h"
@@ -57,10 +58,7 @@ void RaiseDescriptorLimit(int max_connections) {
 
 int ResolveEventLoops(const CurlHttpClient::Options& options) {
   int loops = options.event_loops;
-  if (loops == 0) {
-    loops = static_cast<int>(std::thread::hardware_concurrency());
-    if (loops <= 0) loops = 1;
-  }
+  if (loops == 0) loops = UsableCpus();
   return std::min(loops, options.max_connections);
 }
 

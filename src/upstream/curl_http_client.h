@@ -92,8 +92,9 @@ class CurlHttpClient final : public HttpClient {
     int max_connections = 1024;
 
     // Event-loop threads, each with its own libcurl multi handle and
-    // connection pool. 0: one per CPU (std::thread::hardware_concurrency,
-    // or 1 if unknown). Capped at max_connections. Must not be negative.
+    // connection pool. 0: one per CPU this process may run on
+    // (common/usable_cpus.h). Capped at max_connections. Must not be
+    // negative.
     // Over HTTP/2 each loop opens its own connection to a host, so a
     // client has up to this many connections per https upstream.
     int event_loops = 0;

@@ -832,29 +832,6 @@ TEST_F(ForwarderTest, TheHttpCallbackOnlyHandsTheResultToTheExecutor) {
   EXPECT_EQ(call->response.response_body().fields().at("pad").string_value().size(), size_t{1} << 20);
 }
 
-TEST_F(ForwarderTest, ASmallSuccessIsDecodedInTheHttpCallbackAndAnErrorOnTheExecutor) {
-  executor_ = &manual_executor_;
-  manual_ = &manual_executor_;
-  StartServer();
-  // A session of a few hundred bytes: decoded and finished right in the
-  // callback, with nothing left for the executor.
-  auto ok_call = NewCall();
-  StartDefinition(ok_call.get());
-  ASSERT_TRUE(http_.WaitForExchanges(1));
-  http_.Complete(0, FakeHttpClient::Response(201, kSession));
-  EXPECT_EQ(manual_executor_.pending(), 0u);
-  grpc::Status ok = ok_call->Wait();
-  ASSERT_TRUE(ok.ok()) << ok.error_message();
-  // An error answer, however small, is mapped on the executor.
-  auto error_call = NewCall();
-  StartDefinition(error_call.get());
-  ASSERT_TRUE(http_.WaitForExchanges(2));
-  http_.Complete(1, FakeHttpClient::Response(404, R"({"message":"no such thing"})"));
-  EXPECT_EQ(manual_executor_.pending(), 1u);
-  manual_executor_.RunAll();
-  EXPECT_EQ(error_call->Wait().error_code(), grpc::StatusCode::NOT_FOUND);
-}
-
 TEST_F(ForwarderTest, CallsFinishOnAThreadPool) {
   ThreadPoolExecutor pool(2);
   executor_ = &pool;
