@@ -127,8 +127,8 @@ write_json "$json" "pinning=gateway alone on CPU $gateway_cpu; slow_upstream.py 
        "/proc/PID/status (sampled every 20 ms); peak RSS: VmHWM after the run; upstream max in flight: most" \
        "requests the upstream held at once (the gateway's upstream concurrency); cpu_time: gateway CPU µs for" \
        "the whole process life. Every call ended OK with a SUCCEEDED session and was logged grpc_code=OK."
-} | sed "s#$tmp/#\$TMP/#g; s#$tmp#\$TMP#g" >"$tmp/notes.md"
-sed -i "s#$tmp/#\$TMP/#g" "$json"
+} | hide_tmp >"$tmp/notes.md"
+hide_tmp_in "$json"
 
 "$python" bench/render_results.py --md "$results_md" --print \
   --section "In-flight: $n calls against a ${delay_ms} ms upstream (bench/inflight.sh)" \

@@ -385,6 +385,11 @@ note_start() {
   load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 }
 
+# hide_tmp: a filter writing this run's temp dir as $TMP, so that results
+# name no per-run path. hide_tmp_in FILE: the same, in place.
+hide_tmp() { sed "s#$tmp/#\$TMP/#g; s#$tmp#\$TMP#g"; }
+hide_tmp_in() { sed -i "s#$tmp/#\$TMP/#g; s#$tmp#\$TMP#g" "$1"; }
+
 # write_json FILE CONTEXT... : $tmp/runs.txt as Google Benchmark JSON.
 write_json() {
   local file=$1 item args=()

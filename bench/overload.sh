@@ -308,8 +308,8 @@ write_json "$json" "pinning=gateway alone on CPU $gateway_cpu; slow_upstream.py,
        "${logged_codes:-none}, with shed=true: $shed_logged."
   echo
   others_note
-} | sed "s#$tmp/#\$TMP/#g; s#$tmp#\$TMP#g" >"$tmp/notes.md"
-sed -i "s#$tmp/#\$TMP/#g" "$json"
+} | hide_tmp >"$tmp/notes.md"
+hide_tmp_in "$json"
 
 notes=()
 if [[ -n "${NOTE:-}" ]]; then notes=(--note "$NOTE"); fi

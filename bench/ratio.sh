@@ -176,8 +176,8 @@ write_json "$json" "pinning=gateway alone on CPU $gateway_cpu; nginx (1 worker) 
        "exceed x / (1 + x) whatever the rest of the gateway costs."
   echo
   others_note
-} | sed "s#$tmp/#\$TMP/#g; s#$tmp#\$TMP#g" >"$tmp/notes.md"
-sed -i "s#$tmp/#\$TMP/#g" "$json"
+} | hide_tmp >"$tmp/notes.md"
+hide_tmp_in "$json"
 
 "$python" bench/render_results.py --md "$results_md" --print \
   --section "Ratio: gateway CPU per call, forwarded vs Health/Check (bench/ratio.sh)" \

@@ -97,8 +97,8 @@ write_json "$json" "pinning=gateway on CPU 0 (1core) or CPUs 0,1 (2cores); nginx
        "(/proc/PID/stat). Every call verified as in bench/ratio.sh."
   echo
   others_note
-} | sed "s#$tmp/#\$TMP/#g; s#$tmp#\$TMP#g" >"$tmp/notes.md"
-sed -i "s#$tmp/#\$TMP/#g" "$json"
+} | hide_tmp >"$tmp/notes.md"
+hide_tmp_in "$json"
 
 "$python" bench/render_results.py --md "$results_md" --print \
   --section "Core scaling: gateway on 1 vs 2 cores (bench/scaling.sh)" \

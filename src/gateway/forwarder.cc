@@ -448,22 +448,15 @@ void ForwardCall::FinishLocked(const grpc::Status& given) {
   context_.AddTrailingMetadata(kAttemptsTrailer, std::to_string(attempts_));
   Forwarder& forwarder = forwarder_;
   if (status.ok()) forwarder.stats_.calls_ok.fetch_add(1, std::memory_order_relaxed);
-  const absl::Time now = absl::Now();
-  if (forwarder.metrics_ != nullptr) {
-    forwarder.metrics_->OnCallFinished(route_.method()->name(), status.error_code(), now - started_);
-  }
-  // Never the request body or credentials: ids, codes and timing only.
-  const std::string code = CodeName(status.error_code());
   CallRecord record;
-  record.timestamp = now;
+  record.timestamp = absl::Now();
   record.method = route_.method()->name();
   record.request_id = request_id_;
   record.trace_id = trace_.trace_id();
   record.upstream_status = upstream_status_;
-  record.grpc_code = code;
   record.attempts = attempts_;
-  record.latency = now - started_;
-  forwarder.Log(record);
+  record.latency = record.timestamp - started_;
+  forwarder.ReportFinished(record, status.error_code());
   forwarder.stats_.calls_finished.fetch_add(1, std::memory_order_relaxed);
   finish_status_ = status;
 }
@@ -534,30 +527,28 @@ grpc::ServerUnaryReactor* Forwarder::Shed(const Method& method, grpc::CallbackSe
   const TraceContext trace = TraceFor(*context);
   const grpc::Status shed = admission_.ShedStatus(limit);
   const grpc::Status status = OverloadedStatus(shed.error_message(), AdmissionControl::LimitName(limit));
-  const absl::string_view name = method.route->method()->name();
-  const absl::Time now = absl::Now();
-  if (metrics_ != nullptr) {
-    metrics_->OnShed(name);
-    metrics_->OnCallFinished(name, status.error_code(), now - started);
-  }
-  const std::string code = CodeName(status.error_code());
   CallRecord record;
-  record.timestamp = now;
-  record.method = name;
+  record.timestamp = absl::Now();
+  record.method = method.route->method()->name();
   record.request_id = request_id;
   record.trace_id = trace.trace_id();
-  record.grpc_code = code;
-  record.latency = now - started;
+  record.latency = record.timestamp - started;
   record.shed = true;
-  Log(record);
+  if (metrics_ != nullptr) metrics_->OnShed(record.method);
+  ReportFinished(record, status.error_code());
   stats_.calls_finished.fetch_add(1, std::memory_order_relaxed);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(status);
   return reactor;
 }
 
-void Forwarder::Log(const CallRecord& record) {
-  if (options_.log_calls) log_sink_.Write(record, options_.log_format);
+void Forwarder::ReportFinished(CallRecord record, grpc::StatusCode code) {
+  if (metrics_ != nullptr) metrics_->OnCallFinished(record.method, code, record.latency);
+  if (!options_.log_calls) return;
+  // Never the request body or credentials: ids, codes and timing only.
+  const std::string code_name = CodeName(code);
+  record.grpc_code = code_name;
+  log_sink_.Write(record, options_.log_format);
 }
 
 void Forwarder::UpdateWaitingGauge() {

@@ -153,8 +153,9 @@ class Forwarder {
   // logged (shed=true) and counted, with no parsing and no upstream work.
   grpc::ServerUnaryReactor* Shed(const Method& method, grpc::CallbackServerContext* context,
                                  AdmissionControl::Limit limit);
-  // Writes a call's log line, if logging is on.
-  void Log(const CallRecord& record);
+  // A finished call: counted in the metrics, if any, and logged, if
+  // logging is on, with `code` as the code its caller saw.
+  void ReportFinished(CallRecord record, grpc::StatusCode code);
   // Publishes the number of calls waiting for an upstream connection.
   void UpdateWaitingGauge();
 

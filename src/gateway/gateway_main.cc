@@ -23,6 +23,7 @@
 #include "gateway/gateway_metrics.h"
 #include "gateway/gateway_server.h"
 #include "gateway/metrics_endpoint.h"
+#include "gateway/server_credentials.h"
 #include "google/protobuf/descriptor.h"
 #include "sandbox/sandbox_server.h"
 #include "upstream/curl_http_client.h"
@@ -176,20 +177,19 @@ void CheckServingFlags(const session_gateway::gateway::GatewayOptions& options) 
       !listen.ok()) {
     UsageError(absl::StrCat("--listen: ", listen.status().message()));
   }
-  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
-    UsageError("--tls_cert_file and --tls_key_file go together");
+  // The flags' shape as the server checks it, then the files' contents.
+  if (absl::Status tls = session_gateway::gateway::CheckServerTlsOptions(
+          {options.tls_cert_file, options.tls_key_file, options.tls_client_ca_file, options.tls_reload_interval});
+      !tls.ok()) {
+    UsageError(std::string(tls.message()));
   }
   if (!options.tls_cert_file.empty()) {
     absl::Status pair = session_gateway::CheckTlsKeyPair(options.tls_cert_file, options.tls_key_file);
     if (!pair.ok()) UsageError(std::string(pair.message()));
   }
   if (!options.tls_client_ca_file.empty()) {
-    if (options.tls_cert_file.empty()) UsageError("--tls_client_ca_file needs --tls_cert_file and --tls_key_file");
     absl::Status ca = session_gateway::CheckTlsClientCaFile(options.tls_client_ca_file);
     if (!ca.ok()) UsageError(std::string(ca.message()));
-  }
-  if (options.tls_reload_interval < absl::Seconds(1) || options.tls_reload_interval > absl::Hours(24)) {
-    UsageError("--tls_reload_interval must be from 1s to 24h");
   }
   if (const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen); !metrics_listen.empty()) {
     auto address = session_gateway::gateway::MetricsEndpoint::ParseAddress(metrics_listen);
@@ -389,20 +389,6 @@ int main(int argc, char** argv) {
                  "--bearer_token_file or GR4VY_BEARER_TOKEN): calls without their own authorization "
                  "metadata will be refused upstream\n");
   }
-  // Metrics first: a refused --metrics_listen must stop the start before
-  // the gateway says it listens.
-  std::unique_ptr<session_gateway::gateway::GatewayMetrics> metrics;
-  std::unique_ptr<session_gateway::gateway::MetricsEndpoint> metrics_endpoint;
-  if (const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen); !metrics_listen.empty()) {
-    metrics = std::make_unique<session_gateway::gateway::GatewayMetrics>(SessionServiceMethods());
-    auto endpoint = session_gateway::gateway::MetricsEndpoint::Start(metrics_listen, metrics->collectable());
-    if (!endpoint.ok()) {
-      std::fprintf(stderr, "session-gateway: %s\n", std::string(endpoint.status().message()).c_str());
-      return absl::IsInvalidArgument(endpoint.status()) ? 2 : 1;
-    }
-    metrics_endpoint = *std::move(endpoint);
-    std::fprintf(stderr, "session-gateway: metrics on http://%s/metrics\n", metrics_endpoint->address().c_str());
-  }
   // Calls wait for a connection once the pool's connections are all busy
   // (exact for HTTP/1.1; see admission_control.h).
   fw.admission.upstream_connections = http_options.max_connections;
@@ -411,15 +397,29 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "session-gateway: %s\n", std::string(http.status().message()).c_str());
     return 1;
   }
+  // Metrics before the server: a refused --metrics_listen must stop the
+  // start before the gateway says it listens. Declared after the HTTP
+  // client, so that the endpoint stops serving scrapes, which read the
+  // client's connection count, before the client goes.
+  std::unique_ptr<session_gateway::gateway::GatewayMetrics> metrics;
+  std::unique_ptr<session_gateway::gateway::MetricsEndpoint> metrics_endpoint;
+  if (const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen); !metrics_listen.empty()) {
+    metrics = std::make_unique<session_gateway::gateway::GatewayMetrics>(SessionServiceMethods());
+    // Sampled when scraped: libcurl reports connections only as a count.
+    metrics->SetUpstreamConnectionsSource([client = http->get()] { return client->stats().open_connections; });
+    auto endpoint = session_gateway::gateway::MetricsEndpoint::Start(metrics_listen, metrics->collectable());
+    if (!endpoint.ok()) {
+      std::fprintf(stderr, "session-gateway: %s\n", std::string(endpoint.status().message()).c_str());
+      return absl::IsInvalidArgument(endpoint.status()) ? 2 : 1;
+    }
+    metrics_endpoint = *std::move(endpoint);
+    std::fprintf(stderr, "session-gateway: metrics on http://%s/metrics\n", metrics_endpoint->address().c_str());
+  }
   // Declared after what it uses, so destroyed first: Shutdown() waits for
-  // every call, and calls need the HTTP client and the executor to finish.
+  // every call, and calls need the HTTP client, the executor and the
+  // metrics to finish.
   auto server = session_gateway::gateway::GatewayServer::Start(
       options, {http->get(), tokens.get(), &executor, metrics.get()});
-  if (metrics != nullptr) {
-    // Sampled when scraped: libcurl reports connections only as a count.
-    metrics->SetUpstreamConnectionsSource(
-        [client = http->get()] { return client->stats().open_connections; });
-  }
   if (!server.ok()) {
     std::fprintf(stderr, "session-gateway: %s\n", std::string(server.status().message()).c_str());
     return 1;

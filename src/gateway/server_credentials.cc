@@ -20,20 +20,23 @@ absl::Status CheckReadable(const std::string& path, const char* flag) {
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> BuildServerCredentials(
-    const ServerTlsOptions& options) {
-  if (options.cert_file.empty() && options.key_file.empty()) {
-    if (!options.client_ca_file.empty()) {
-      return absl::InvalidArgumentError("--tls_client_ca_file needs --tls_cert_file and --tls_key_file");
-    }
-    return grpc::InsecureServerCredentials();
-  }
-  if (options.cert_file.empty() || options.key_file.empty()) {
+absl::Status CheckServerTlsOptions(const ServerTlsOptions& options) {
+  if (options.cert_file.empty() != options.key_file.empty()) {
     return absl::InvalidArgumentError("--tls_cert_file and --tls_key_file go together");
+  }
+  if (!options.client_ca_file.empty() && options.cert_file.empty()) {
+    return absl::InvalidArgumentError("--tls_client_ca_file needs --tls_cert_file and --tls_key_file");
   }
   if (options.reload_interval < absl::Seconds(1) || options.reload_interval > absl::Hours(24)) {
     return absl::InvalidArgumentError("--tls_reload_interval must be from 1s to 24h");
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> BuildServerCredentials(
+    const ServerTlsOptions& options) {
+  if (absl::Status s = CheckServerTlsOptions(options); !s.ok()) return s;
+  if (options.cert_file.empty()) return grpc::InsecureServerCredentials();
   if (absl::Status s = CheckReadable(options.cert_file, "--tls_cert_file"); !s.ok()) return s;
   if (absl::Status s = CheckReadable(options.key_file, "--tls_key_file"); !s.ok()) return s;
   if (!options.client_ca_file.empty()) {

@@ -43,6 +43,12 @@ struct ServerTlsOptions {
   absl::Duration reload_interval = absl::Seconds(60);
 };
 
+// kInvalidArgument, naming the flag, unless `options` can describe a server:
+// the certificate and key both or neither, a client CA only with them, the
+// reload interval from 1 s to 24 h. Reads no file: for start-up checks of
+// the flags, before anything runs.
+absl::Status CheckServerTlsOptions(const ServerTlsOptions& options);
+
 // The credentials for `options`. kInvalidArgument, naming the flag
 // (--tls_cert_file, --tls_key_file, --tls_client_ca_file,
 // --tls_reload_interval), for a missing partner file, an unreadable file or
